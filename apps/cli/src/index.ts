@@ -1,0 +1,2 @@
+export { runCli, buildProgram, EXIT_OK, EXIT_FAILURE, EXIT_USAGE } from './program';
+export type { CliIo } from './io';

@@ -1,0 +1,1 @@
+export { startSchedulerLoop, type SchedulerLoop } from './scheduler-loop';

@@ -1,0 +1,53 @@
+import express, { type Express, type Router } from 'express';
+import type { Logger } from '@meridian/logger';
+import type { SiteResources } from '@meridian/runtime';
+import { requireRole } from './auth';
+import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board';
+import { readiness, redisDependency, sqlDependency, type Dependency } from './health';
+import { createMetricsRegistry } from './metrics';
+
+export interface SiteApiOptions {
+  site: SiteResources;
+  adminToken: string;
+  viewerToken?: string | undefined;
+  /** feature routers (e.g. the geo transfer endpoint), mounted before the 404 handler */
+  routers?: ReadonlyArray<{ path: string; router: Router }>;
+}
+
+/** The site's HTTP surface: health, readiness, metrics, Bull Board, and feature routers. */
+export function createSiteApi(options: SiteApiOptions): Express {
+  const { site } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  const auth = { adminToken: options.adminToken, viewerToken: options.viewerToken };
+  const dependencies: Dependency[] = [redisDependency(site.redis), sqlDependency('main_db', site.mainSql)];
+  if (site.trackingSql) dependencies.push(sqlDependency('tracking_db', site.trackingSql));
+  const metrics = createMetricsRegistry(() => site.queues.all(), { site: site.config.SITE_NAME });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true, site: site.config.SITE_NAME, role: site.config.SITE_ROLE });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const result = await readiness(dependencies);
+    res.status(result.ok ? 200 : 503).json(result);
+  });
+  app.get('/metrics', async (_req, res) => {
+    try {
+      const body = await metrics.metrics();
+      res.setHeader('Content-Type', metrics.contentType).send(body);
+    } catch (error) {
+      res.status(503).type('text/plain').send(`metrics unavailable: ${(error as Error).message}\n`);
+    }
+  });
+  app.use(BULL_BOARD_PATH, requireRole(auth), bullBoardRouter(site.queues.all(), site.config.SITE_NAME));
+  for (const { path, router } of options.routers ?? []) app.use(path, router);
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found' });
+  });
+  app.use((error: Error, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    (res.locals.logger as Logger | undefined ?? site.logger).error({ err: error, path: req.path }, 'request failed');
+    if (!res.headersSent) res.status(500).json({ error: 'internal', message: 'internal error' });
+  });
+  return app;
+}

@@ -1,0 +1,2 @@
+export { createSiteApi, type SiteApiOptions } from './create-app';
+export { roleFor, requireRole, type AccessRole } from './auth';

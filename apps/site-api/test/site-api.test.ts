@@ -1,0 +1,130 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { loadConfig } from '@meridian/config';
+import { createSql, migrate, migrationSet } from '@meridian/db';
+import { startRedisServer, type RedisServerHandle } from '@meridian/dev-services';
+import { createLogger } from '@meridian/logger';
+import { openSiteResources, type SiteResources } from '@meridian/runtime';
+import { createTestDatabase, createTestPrefix, testRedisUrl, waitFor, type TestDatabase } from '@meridian/testing';
+import { createSiteApi } from '../src';
+
+const ADMIN = 'admin-token-for-tests-0001';
+const VIEWER = 'viewer-token-for-tests-001';
+const basic = (user: string, token: string) => `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`;
+
+async function listen(site: SiteResources): Promise<{ server: Server; base: string }> {
+  const app = createSiteApi({ site, adminToken: ADMIN, viewerToken: VIEWER });
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+const close = (server: Server) =>
+  new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+
+describe('site api', () => {
+  let db: TestDatabase;
+  const { prefix, cleanup } = createTestPrefix();
+  const logger = createLogger({ name: 'test', level: 'silent' });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const sql = createSql(db.url, { max: 1 });
+    await migrate(sql, migrationSet('main'));
+    await sql.end();
+  });
+  afterAll(async () => {
+    await cleanup();
+    await db.drop();
+  });
+
+  describe('with a healthy Redis', () => {
+    let site: SiteResources;
+    let server: Server;
+    let base: string;
+    beforeAll(async () => {
+      const config = loadConfig({ DATABASE_URL: db.url, REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix });
+      site = await openSiteResources(config, logger, { redisRole: 'producer', poolSize: 2 });
+      ({ server, base } = await listen(site));
+    });
+    afterAll(async () => {
+      await close(server);
+      await site.close();
+    });
+
+    it('answers /healthz and /readyz', async () => {
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${base}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ ok: true, checks: [{ name: 'redis', ok: true }, { name: 'main_db', ok: true }] });
+    });
+
+    it('protects Bull Board: 401 without credentials, 200 with them', async () => {
+      const anonymous = await fetch(`${base}/admin/queues/`);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic/);
+      expect((await fetch(`${base}/admin/queues/`, { headers: { authorization: basic('x', 'wrong-token-000000000') } })).status).toBe(401);
+      const page = await fetch(`${base}/admin/queues/`, { headers: { authorization: basic('admin', ADMIN) } });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<html');
+      const api = await fetch(`${base}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${ADMIN}` } });
+      expect(api.status).toBe(200);
+      const body = (await api.json()) as { queues: Array<{ name: string }> };
+      expect(body.queues.map((q) => q.name)).toContain('site.heartbeat');
+    });
+
+    it('gives viewers a read-only board', async () => {
+      const headers = { authorization: `Bearer ${VIEWER}` };
+      expect((await fetch(`${base}/admin/queues/api/queues`, { headers })).status).toBe(200);
+      const pause = await fetch(`${base}/admin/queues/api/queues/site.heartbeat/pause`, { method: 'PUT', headers });
+      expect(pause.status).toBe(405);
+      expect(await site.queues.all()[0]!.isPaused()).toBe(false);
+    });
+
+    it('serves Prometheus metrics with queue counts', async () => {
+      const response = await fetch(`${base}/metrics`);
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      expect(text).toContain('process_cpu_user_seconds_total');
+      expect(text).toMatch(/meridian_queue_jobs\{queue="site.heartbeat",state="waiting",site="primary"\} \d+/);
+    });
+  });
+
+  it('turns /readyz unhealthy when Redis stops', async () => {
+    let redis: RedisServerHandle | undefined = await startRedisServer();
+    const config = loadConfig({ DATABASE_URL: db.url, REDIS_URL: redis.url, QUEUE_PREFIX: prefix });
+    const site = await openSiteResources(config, logger, { redisRole: 'producer', poolSize: 2 });
+    const { server, base } = await listen(site);
+    try {
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      await redis.stop();
+      redis = undefined;
+      const body = await waitFor(async () => {
+        const response = await fetch(`${base}/readyz`);
+        return response.status === 503 ? ((await response.json()) as { checks: Array<{ name: string; ok: boolean }> }) : undefined;
+      });
+      expect(body.checks.find((c) => c.name === 'redis')?.ok).toBe(false);
+      expect(body.checks.find((c) => c.name === 'main_db')?.ok).toBe(true);
+      // liveness is not readiness: the process itself is fine
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    } finally {
+      await close(server);
+      await site.close();
+      await redis?.stop();
+    }
+  });
+
+  it('refuses to start against a Redis that may evict keys', async () => {
+    const redis = await startRedisServer({ maxmemoryPolicy: 'allkeys-lru' });
+    try {
+      const config = loadConfig({ DATABASE_URL: db.url, REDIS_URL: redis.url });
+      await expect(openSiteResources(config, logger, { redisRole: 'producer' })).rejects.toThrow(/noeviction.*CONFIG SET maxmemory-policy noeviction/s);
+    } finally {
+      await redis.stop();
+    }
+  });
+});

@@ -1,0 +1,1 @@
+export { runWorker, type RunningWorker } from './run-worker';

@@ -1,0 +1,13 @@
+import { loadConfig } from '@meridian/config';
+import { createLogger } from '@meridian/logger';
+import { onShutdownSignals } from '@meridian/queue';
+import { openSiteResources, runMain, siteProcessors } from '@meridian/runtime';
+import { runWorker } from './run-worker';
+
+runMain('worker', async () => {
+  const config = loadConfig(process.env);
+  const logger = createLogger({ name: 'worker', level: config.LOG_LEVEL, base: { site: config.SITE_NAME } });
+  const site = await openSiteResources(config, logger, { redisRole: 'worker' });
+  const worker = await runWorker({ site, registrations: siteProcessors(site) });
+  onShutdownSignals(() => worker.stop(), logger);
+});

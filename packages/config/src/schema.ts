@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+// Every variable Meridian reads. Defaults suit a single development machine; anything that is a
+// secret has no default and must be given by the apps that need it (see `requiredBy` below).
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL with scheme ${protocols.map((p) => p.replace(':', '')).join(' or ')}` },
+  );
+
+const postgresUrl = url(['postgres:', 'postgresql:']);
+const httpUrl = url(['http:', 'https:']);
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** `name=value,name=value` lists, e.g. per-queue concurrency. */
+const numberMap = z
+  .string()
+  .transform((raw, ctx) => {
+    const out: Record<string, number> = {};
+    for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const [key, value, ...rest] = part.split('=');
+      const n = Number(value);
+      if (!key || rest.length > 0 || !Number.isInteger(n) || n < 1) {
+        ctx.addIssue({ code: 'custom', message: `"${part}" is not name=positive-integer` });
+        return z.NEVER;
+      }
+      out[key.trim()] = n;
+    }
+    return out;
+  });
+
+export const configSchema = z.object({
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_{}.-]+$/, 'letters, digits, _ . - { } only')
+    .default('meridian'),
+  DATABASE_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/meridian_main'),
+  GEO_TRACKING_DATABASE_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/meridian_geo_tracking'),
+  TOPOLOGY_DATABASE_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/meridian_topology'),
+  TOPOLOGY_SERVICE_URL: httpUrl.default('http://127.0.0.1:9090'),
+  SITE_ROLE: z.enum(['primary', 'secondary']).default('primary'),
+  SITE_NAME: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, at most 63')
+    .default('primary'),
+  CELL_ID: integer(1, 2 ** 31 - 1).default(1),
+  STORAGE_ROOT: z.string().min(1).default('.meridian/storage'),
+  PRIMARY_API_URL: httpUrl.default('http://127.0.0.1:3000'),
+  GEO_SHARED_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  VIEWER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: integer(1, 65535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  QUEUE_CONCURRENCY: numberMap.optional(),
+  QUEUE_GLOBAL_CONCURRENCY: numberMap.optional(),
+  SHUTDOWN_TIMEOUT_MS: integer(0, 3_600_000).default(30_000),
+  SCHEDULER_RESYNC_MS: integer(1_000, 3_600_000).default(60_000),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+export type ConfigKey = keyof Config;

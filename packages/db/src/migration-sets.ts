@@ -1,0 +1,18 @@
+import { composeMigrations, type DatabaseKind, type Migration, type MigrationSet } from './migration';
+import { geoTrackingMigrations } from './migrations/geo-tracking';
+import { mainMigrations } from './migrations/main';
+import { topologyMigrations } from './migrations/topology';
+
+const core: Record<DatabaseKind, readonly Migration[]> = {
+  main: mainMigrations,
+  geo_tracking: geoTrackingMigrations,
+  topology: topologyMigrations,
+};
+
+/** The migration set of a database: core steps, then what packages contribute. */
+export function migrationSet(
+  database: DatabaseKind,
+  contributions: ReadonlyArray<readonly Migration[]> = [],
+): MigrationSet {
+  return composeMigrations(database, core[database], ...contributions);
+}

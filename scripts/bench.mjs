@@ -1,0 +1,2 @@
+import { run } from './bootstrap.mjs';
+run('scripts/run-bench.ts', process.argv.slice(2));
