@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+export interface DemoSettings {
+  root: string;
+  /** isolates key prefixes (and, in main.ts, databases and state) of one demo */
+  name: string;
+  redisUrl: string;
+  databases: { main: string; tracking: string; topology: string };
+  ports: { primary: number; secondary: number; topology: number };
+  secrets: {
+    adminToken: string;
+    viewerToken: string;
+    geoSharedSecret: string;
+    topologyCellToken: string;
+    topologyAdminToken: string;
+    topologyRouterToken: string;
+  };
+  logLevel: string;
+}
+
+export interface DemoProcess {
+  name: string;
+  entry: string;
+  env: Record<string, string>;
+  /** URL polled until it answers 200 before the demo says it is up */
+  readyUrl?: string;
+}
+
+/**
+ * The demo topology: one Topology Service, a primary site (cell 1) and a secondary site, each
+ * with its API, scheduler and worker(s). Both sites share the local Redis under different key
+ * prefixes; the secondary reads the primary's main database directly (a replica in production).
+ */
+export function demoProcesses(settings: DemoSettings): DemoProcess[] {
+  const { ports, databases, secrets } = settings;
+  const primaryUrl = `http://127.0.0.1:${ports.primary}`;
+  const common = {
+    REDIS_URL: settings.redisUrl,
+    LOG_LEVEL: settings.logLevel,
+    TOPOLOGY_SERVICE_URL: `http://127.0.0.1:${ports.topology}`,
+    TOPOLOGY_DATABASE_URL: databases.topology,
+    GEO_SHARED_SECRET: secrets.geoSharedSecret,
+    ADMIN_TOKEN: secrets.adminToken,
+    VIEWER_TOKEN: secrets.viewerToken,
+    PRIMARY_API_URL: primaryUrl,
+    HOST: '127.0.0.1',
+  };
+  const primary = {
+    ...common,
+    SITE_ROLE: 'primary',
+    SITE_NAME: 'primary',
+    CELL_ID: '1',
+    QUEUE_PREFIX: `meridian-${settings.name}-primary`,
+    DATABASE_URL: databases.main,
+    GEO_TRACKING_DATABASE_URL: databases.tracking,
+    STORAGE_ROOT: path.join(settings.root, 'storage', 'primary'),
+  };
+  const secondary = {
+    ...primary,
+    SITE_ROLE: 'secondary',
+    SITE_NAME: 'secondary',
+    QUEUE_PREFIX: `meridian-${settings.name}-secondary`,
+    STORAGE_ROOT: path.join(settings.root, 'storage', 'secondary'),
+  };
+  const processes: DemoProcess[] = [];
+  if (existsSync('apps/topology-service/src/main.ts')) {
+    processes.push({
+      name: 'topology-service',
+      entry: 'apps/topology-service/src/main.ts',
+      env: {
+        ...common,
+        TOPOLOGY_PORT: String(ports.topology),
+        // cell 1 is the primary site; routers proxy its traffic to the primary's API
+        TOPOLOGY_CELLS: `1,127.0.0.1:${ports.primary},cell-1`,
+        TOPOLOGY_CELL_CREDENTIALS: `1=${secrets.topologyCellToken}`,
+        TOPOLOGY_ADMIN_TOKEN: secrets.topologyAdminToken,
+        TOPOLOGY_ROUTER_TOKEN: secrets.topologyRouterToken,
+      },
+      readyUrl: `http://127.0.0.1:${ports.topology}/healthz`,
+    });
+  }
+  processes.push(
+    { name: 'primary-site-api', entry: 'apps/site-api/src/main.ts', env: { ...primary, PORT: String(ports.primary) }, readyUrl: `${primaryUrl}/readyz` },
+    { name: 'primary-scheduler', entry: 'apps/scheduler/src/main.ts', env: primary },
+    { name: 'primary-worker', entry: 'apps/worker/src/main.ts', env: primary },
+    {
+      name: 'secondary-site-api',
+      entry: 'apps/site-api/src/main.ts',
+      env: { ...secondary, PORT: String(ports.secondary) },
+      readyUrl: `http://127.0.0.1:${ports.secondary}/readyz`,
+    },
+    { name: 'secondary-scheduler', entry: 'apps/scheduler/src/main.ts', env: secondary },
+    { name: 'secondary-worker-1', entry: 'apps/worker/src/main.ts', env: secondary },
+    { name: 'secondary-worker-2', entry: 'apps/worker/src/main.ts', env: secondary },
+  );
+  return processes;
+}

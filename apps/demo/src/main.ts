@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '@meridian/config';
+import { databaseUrl, ensureServices, freePort, NoServiceError, portAnswers } from '@meridian/dev-services';
+import { createLogger } from '@meridian/logger';
+import { migrateSite } from '@meridian/runtime';
+import { demoProcesses, type DemoSettings } from './demo-processes';
+import { startProcesses, waitUntilReady } from './supervisor';
+
+const USAGE = `Usage: npm run demo -- [options]
+
+Starts a primary site (cell 1), a secondary site, the Topology Service, their schedulers, workers
+and site APIs (with Bull Board) on embedded defaults, and stops everything on Ctrl-C.
+
+Options:
+  --smoke             start everything, check every process is ready, then stop (exit 0)
+  --timeout <s>       give up (exit 1) when not ready/done within s seconds (default 120)
+  -h, --help          this text
+`;
+
+const root = path.resolve(__dirname, '../../..');
+// MERIDIAN_DEMO_NAME isolates a demo's databases, key prefixes and state (the smoke test uses it).
+const demoName = process.env.MERIDIAN_DEMO_NAME ?? 'demo';
+const stateDir = path.join(root, '.meridian', demoName);
+
+async function choosePort(preferred: number): Promise<number> {
+  if (process.env.MERIDIAN_DEMO_PORTS === 'auto') return freePort();
+  return (await portAnswers('127.0.0.1', preferred, 300)) ? freePort() : preferred;
+}
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      options: { smoke: { type: 'boolean' }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }).values;
+  } catch (error) {
+    process.stderr.write(`demo: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const timeoutS = Number(args.timeout ?? 120);
+  if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
+    process.stderr.write(`demo: --timeout must be a positive number of seconds\n\n${USAGE}`);
+    return 2;
+  }
+
+  let services;
+  try {
+    services = await ensureServices({ env: process.env, dataDir: path.join(stateDir, 'services') });
+  } catch (error) {
+    if (error instanceof NoServiceError) {
+      process.stderr.write(`demo: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  const settings: DemoSettings = {
+    root: stateDir,
+    name: demoName,
+    redisUrl: services.redisUrl,
+    databases: {
+      main: databaseUrl(services.postgresUrl, `meridian_${demoName}_main`),
+      tracking: databaseUrl(services.postgresUrl, `meridian_${demoName}_geo_tracking`),
+      topology: databaseUrl(services.postgresUrl, `meridian_${demoName}_topology`),
+    },
+    ports: { primary: await choosePort(3000), secondary: await choosePort(3001), topology: await choosePort(9090) },
+    secrets: {
+      adminToken: `admin-${randomBytes(12).toString('hex')}`,
+      viewerToken: `viewer-${randomBytes(12).toString('hex')}`,
+      geoSharedSecret: randomBytes(32).toString('hex'),
+      topologyCellToken: `cell-1-${randomBytes(12).toString('hex')}`,
+      topologyAdminToken: `topology-admin-${randomBytes(12).toString('hex')}`,
+      topologyRouterToken: `topology-router-${randomBytes(12).toString('hex')}`,
+    },
+    logLevel: process.env.LOG_LEVEL ?? 'info',
+  };
+  for (const note of services.notes) process.stdout.write(`• ${note}\n`);
+
+  const config = loadConfig({
+    DATABASE_URL: settings.databases.main,
+    GEO_TRACKING_DATABASE_URL: settings.databases.tracking,
+    TOPOLOGY_DATABASE_URL: settings.databases.topology,
+  });
+  const results = await migrateSite(config, createLogger({ name: 'demo', level: 'warn' }));
+  for (const r of results) {
+    process.stdout.write(`• database ${r.name}: ${r.created ? 'created, ' : ''}${r.applied.length} migration(s) applied\n`);
+  }
+
+  let exitCode = 0;
+  let stopping: Promise<void> | undefined;
+  const logDir = path.join(stateDir, 'logs');
+  const supervisor = startProcesses(demoProcesses(settings), {
+    root,
+    logDir,
+    onExit: (p, code) => {
+      process.stderr.write(`\n✗ ${p.spec.name} exited (${code}). Last lines of ${p.logFile}:\n${p.tail().join('\n')}\n`);
+      exitCode = 1;
+      void stop();
+    },
+  });
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      process.stdout.write('\nstopping every process…\n');
+      await supervisor.stopAll(20_000);
+      await services.stop();
+      process.stdout.write('stopped.\n');
+    })();
+    return stopping;
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+
+  try {
+    await Promise.all(supervisor.processes.map((p) => waitUntilReady(p, timeoutS * 1_000)));
+  } catch (error) {
+    process.stderr.write(`demo: ${(error as Error).message}\n`);
+    await stop();
+    return 1;
+  }
+  if (stopping) {
+    await stopping;
+    return exitCode || 1;
+  }
+
+  const { ports, secrets } = settings;
+  const topology = supervisor.processes.some((p) => p.spec.name === 'topology-service');
+  process.stdout.write(`
+Meridian demo is up (${supervisor.processes.length} processes, logs in ${path.relative(process.cwd(), logDir)}/)
+
+  primary site (cell 1)   http://127.0.0.1:${ports.primary}
+    Bull Board            http://127.0.0.1:${ports.primary}/admin/queues
+    metrics               http://127.0.0.1:${ports.primary}/metrics
+  secondary site          http://127.0.0.1:${ports.secondary}
+    Bull Board            http://127.0.0.1:${ports.secondary}/admin/queues
+    metrics               http://127.0.0.1:${ports.secondary}/metrics
+${topology ? `  topology service        http://127.0.0.1:${ports.topology}  (health /healthz, metrics /metrics)
+    credentials           cell 1: ${secrets.topologyCellToken}   admin: ${secrets.topologyAdminToken}\n` : ''}
+  Bull Board login        user admin,  password ${secrets.adminToken}   (full access)
+                          user viewer, password ${secrets.viewerToken}  (read-only)
+
+  CLI against the primary: DATABASE_URL=${settings.databases.main} npm run meridian -- status
+
+Press Ctrl-C to stop everything.
+`);
+  if (args.smoke) {
+    await stop();
+    return exitCode;
+  }
+  await new Promise<void>((resolve) => {
+    const check = setInterval(() => {
+      if (stopping) {
+        clearInterval(check);
+        void stopping.then(resolve);
+      }
+    }, 200);
+  });
+  return exitCode;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`demo: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import type { Sql, TransactionSql } from '@meridian/db';
+import type { ClaimKey } from '../claims/claim-key';
+import {
+  ClaimConflictError,
+  DestroyRejectedError,
+  LeaseFinishedError,
+  LeaseNotFoundError,
+  LeaseOwnershipError,
+} from '../claims/errors';
+import type { UpdateInput } from '../claims/validation';
+
+// The two-phase claim protocol in SQL. Uniqueness is the database's job: UNIQUE (bucket_type,
+// bucket_value) decides every race, the service only reports who lost.
+
+const STATUS_ACTIVE = 1;
+const STATUS_CREATING = 2;
+const STATUS_DESTROYING = 3;
+// serialization failure / deadlock: safe to run the whole transaction again
+const RETRYABLE = new Set(['40001', '40P01']);
+const MAX_ATTEMPTS = 5;
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+
+class RetryTransaction extends Error {}
+
+export interface ClaimUpdates {
+  begin(input: UpdateInput): Promise<string>;
+  commit(cellId: bigint, leaseUuid: string): Promise<void>;
+  rollback(cellId: bigint, leaseUuid: string): Promise<void>;
+}
+
+export function createClaimUpdates(sql: Sql): ClaimUpdates {
+  async function withRetries<T>(run: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        const again = error instanceof RetryTransaction || (code !== undefined && RETRYABLE.has(code));
+        if (!again || attempt >= MAX_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  /**
+   * One statement inserts the lease, the creates (in key order, so two racing batches lock the
+   * unique index in the same order and cannot deadlock each other) and marks the destroys. When
+   * a count comes up short the transaction is rolled back and we find out why.
+   */
+  async function beginOnce(tx: TransactionSql, lease: string, input: UpdateInput): Promise<void> {
+    const { cellId, creates, destroys } = input;
+    const sorted = [...creates].sort((a, b) => a.key.type - b.key.type || (a.key.value < b.key.value ? -1 : a.key.value > b.key.value ? 1 : 0));
+    const [counts] = await tx<{ created: number; destroyed: number }[]>`
+      with lease as (
+        insert into claim_leases (uuid, cell_id) values (${lease}::uuid, ${cellId.toString()}::int8) returning uuid
+      ), wanted as (
+        select * from unnest(
+          ${sorted.map((c) => c.key.type)}::int[], ${sorted.map((c) => c.key.value)}::text[],
+          ${sorted.map((c) => c.subjectType)}::int[], ${sorted.map((c) => c.subjectId.toString())}::int8[],
+          ${sorted.map((c) => c.sourceType)}::int[], ${sorted.map((c) => hex(c.sourceId))}::text[],
+          ${sorted.map((c) => (c.userData ? hex(c.userData) : ''))}::text[]
+        ) with ordinality as w(bucket_type, bucket_value, subject_type, subject_id, source_type, source_hex, user_data_hex, ord)
+      ), created as (
+        insert into claims (uuid, bucket_type, bucket_value, subject_type, subject_id, source_type, source_id,
+                            cell_id, status, lease_uuid, user_data)
+        select gen_random_uuid(), w.bucket_type, w.bucket_value, w.subject_type, w.subject_id, w.source_type,
+               decode(w.source_hex, 'hex'), ${cellId.toString()}::int8, ${STATUS_CREATING}, (select uuid from lease),
+               decode(nullif(w.user_data_hex, ''), 'hex')
+        from wanted w order by w.ord
+        on conflict (bucket_type, bucket_value) do nothing
+        returning 1
+      ), doomed as (
+        select * from unnest(${destroys.map((d) => d.type)}::int[], ${destroys.map((d) => d.value)}::text[])
+          as d(bucket_type, bucket_value)
+      ), destroyed as (
+        update claims c set status = ${STATUS_DESTROYING}, lease_uuid = (select uuid from lease), updated_at = clock_timestamp()
+        from doomed d
+        where c.bucket_type = d.bucket_type and c.bucket_value = d.bucket_value
+          and c.cell_id = ${cellId.toString()}::int8 and c.status = ${STATUS_ACTIVE}
+        returning 1
+      )
+      select (select count(*) from created)::int as created, (select count(*) from destroyed)::int as destroyed`;
+    if (counts!.created === creates.length && counts!.destroyed === destroys.length) return;
+
+    if (counts!.created < creates.length) {
+      const taken = await tx<{ bucket_type: number; bucket_value: string }[]>`
+        select bucket_type, bucket_value from claims
+        where (bucket_type, bucket_value) in (
+          select * from unnest(${creates.map((c) => c.key.type)}::int[], ${creates.map((c) => c.key.value)}::text[]))
+          and lease_uuid is distinct from ${lease}::uuid
+        order by bucket_type, bucket_value`;
+      // the row that beat us was rolled back in between: nothing to report, just try again
+      if (taken.length === 0) throw new RetryTransaction();
+      throw new ClaimConflictError(taken.map((r) => ({ type: r.bucket_type, value: r.bucket_value })));
+    }
+    const rows = await tx<{ bucket_type: number; bucket_value: string; cell_id: bigint; lease_uuid: string | null }[]>`
+      select bucket_type, bucket_value, cell_id, lease_uuid::text as lease_uuid from claims
+      where (bucket_type, bucket_value) in (
+        select * from unnest(${destroys.map((d) => d.type)}::int[], ${destroys.map((d) => d.value)}::text[]))`;
+    const found = new Map(rows.map((r) => [`${r.bucket_type}\u0000${r.bucket_value}`, r]));
+    const problems: DestroyRejectedError['problems'] = [];
+    for (const key of destroys) {
+      const row = found.get(`${key.type}\u0000${key.value}`);
+      if (!row) problems.push({ key, reason: 'missing' });
+      else if (row.cell_id !== cellId) problems.push({ key, reason: 'other_cell' });
+      else if (row.lease_uuid !== lease) problems.push({ key, reason: 'leased' });
+    }
+    if (problems.length === 0) throw new RetryTransaction();
+    throw new DestroyRejectedError(problems);
+  }
+
+  /**
+   * Ends a lease. The lease row is locked, its claims settled and its state set in one statement;
+   * `before` is the state seen under the lock, which is what makes a retried call idempotent.
+   */
+  async function finish(cellId: bigint, leaseUuid: string, outcome: 'committed' | 'rolled_back'): Promise<void> {
+    const commit = outcome === 'committed';
+    const [row] = await sql<{ cell_id: bigint; before: string }[]>`
+      with lease as (
+        select uuid, cell_id, state from claim_leases where uuid = ${leaseUuid}::uuid for update
+      ), done as (
+        update claim_leases l set state = ${outcome}, finished_at = clock_timestamp(), updated_at = clock_timestamp()
+        from lease where l.uuid = lease.uuid and lease.state = 'open' and lease.cell_id = ${cellId.toString()}::int8
+        returning l.uuid
+      ), dropped as (
+        delete from claims where lease_uuid in (select uuid from done)
+          and status = ${commit ? STATUS_DESTROYING : STATUS_CREATING}
+        returning 1
+      ), settled as (
+        update claims set status = ${STATUS_ACTIVE}, lease_uuid = null, updated_at = clock_timestamp()
+        where lease_uuid in (select uuid from done) and status = ${commit ? STATUS_CREATING : STATUS_DESTROYING}
+        returning 1
+      )
+      select cell_id, state as before, (select count(*) from dropped) + (select count(*) from settled) as touched
+      from lease`;
+    if (!row) throw new LeaseNotFoundError(leaseUuid);
+    if (row.cell_id !== cellId) throw new LeaseOwnershipError(leaseUuid, cellId);
+    if (row.before === 'open' || row.before === outcome) return;
+    throw new LeaseFinishedError(leaseUuid, row.before);
+  }
+
+  return {
+    async begin(input) {
+      return withRetries(async () => {
+        const lease = randomUUID();
+        await sql.begin((tx) => beginOnce(tx, lease, input));
+        return lease;
+      });
+    },
+    commit: (cellId, leaseUuid) => withRetries(() => finish(cellId, leaseUuid, 'committed')),
+    rollback: (cellId, leaseUuid) => withRetries(() => finish(cellId, leaseUuid, 'rolled_back')),
+  };
+}
+
+export type { ClaimKey };

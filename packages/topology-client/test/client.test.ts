@@ -1,0 +1,163 @@
+import type { Interceptor } from '@connectrpc/connect';
+import { createSql, migrate, migrationSet, type Sql } from '@meridian/db';
+import { createSilentLogger } from '@meridian/logger';
+import { createTestDatabase, waitFor, type TestDatabase } from '@meridian/testing';
+import { createTopologyServer, type TopologyServer } from '@meridian/topology-service/src/server';
+import {
+  AlreadyClaimedError,
+  CircuitOpenError,
+  ConcurrencyLimitError,
+  createTopologyClient,
+  InvalidRequestError,
+  NotFoundError,
+  PermissionDeniedError,
+  PreconditionFailedError,
+  TopologyUnavailableError,
+} from '../src';
+
+// The client against a real Topology Service and PostgreSQL. Slowness is real too: a test
+// transaction locks claim_leases so BeginUpdate blocks in the database until it is released.
+
+const TOKENS = { 1: 'client-test-cell-1-token', 2: 'client-test-cell-2-token' } as const;
+let db: TestDatabase;
+let sql: Sql;
+let server: TopologyServer;
+let url: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase('topoclient');
+  sql = createSql(db.url, { max: 20 });
+  await migrate(sql, migrationSet('topology'));
+  server = createTopologyServer({
+    sql,
+    logger: createSilentLogger(),
+    cells: [
+      { id: 1, address: 'cell-1:443', sessionPrefix: 'cell-1' },
+      { id: 2, address: 'cell-2:443', sessionPrefix: 'cell-2' },
+    ],
+    credentials: { cells: new Map([[1, TOKENS[1]], [2, TOKENS[2]]]), admin: 'client-test-admin-token', router: 'client-test-router-token' },
+    processMetrics: false,
+  });
+  ({ url } = await server.listen(0));
+});
+afterAll(async () => {
+  await server.close(1000);
+  await sql.end({ timeout: 5 });
+  await db.drop();
+});
+
+const username = (value: string, id = 1) => ({
+  bucket: { type: 4, value },
+  subject: { type: 4, id: BigInt(id) },
+  source: { type: 1, railsPrimaryKeyId: new Uint8Array([0, 0, 0, 0, 0, 0, 0, id]) },
+});
+
+/** Counts requests that left the client. */
+function counter(): { interceptor: Interceptor; count(): number } {
+  let n = 0;
+  return {
+    interceptor: (next) => (req) => {
+      n++;
+      return next(req);
+    },
+    count: () => n,
+  };
+}
+
+/** Holds an exclusive lock on claim_leases until release() is called. */
+async function blockBeginUpdate(): Promise<{ release(): Promise<void> }> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((resolve) => (locked = resolve));
+  const holder = sql.begin(async (tx) => {
+    await tx`lock table claim_leases in access exclusive mode`;
+    locked();
+    await released;
+  });
+  await isLocked;
+  return {
+    async release() {
+      release();
+      await holder;
+    },
+  };
+}
+
+describe.each(['grpc', 'connect', 'grpc-web'] as const)('over %s', (protocol) => {
+  test('claims, commits idempotently and maps errors to named classes', async () => {
+    const cell1 = createTopologyClient({ baseUrl: url, credential: TOKENS[1], cellId: 1, protocol });
+    const cell2 = createTopologyClient({ baseUrl: url, credential: TOKENS[2], cellId: 2, protocol });
+    const value = `client-${protocol}`;
+    const lease = await cell1.beginUpdate({ creates: [username(value)] });
+    await cell1.commitUpdate(lease);
+    await cell1.commitUpdate(lease);
+
+    const conflict = await cell2.beginUpdate({ creates: [username(value, 2)] }).catch((e: unknown) => e);
+    expect(conflict).toBeInstanceOf(AlreadyClaimedError);
+    expect((conflict as AlreadyClaimedError).conflicts).toEqual([{ type: 4, value }]);
+
+    await expect(cell1.commitUpdate('00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(cell2.commitUpdate(lease)).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(cell2.beginUpdate({ destroys: [username(value)] })).rejects.toBeInstanceOf(PreconditionFailedError);
+    await expect(cell1.beginUpdate({ creates: [username('')] })).rejects.toBeInstanceOf(InvalidRequestError);
+    const wrongCredential = createTopologyClient({ baseUrl: url, credential: 'wrong-credential-xxxx', cellId: 1, protocol });
+    await expect(wrongCredential.getCells()).rejects.toBeInstanceOf(PermissionDeniedError);
+
+    const { records } = await cell1.listRecords({ sourceType: 1, bucketTypes: [4] });
+    expect(records.map((r) => r.metadata?.bucket?.value)).toContain(value);
+    expect((await cell1.classify({ claims: [{ claim: { case: 'username', value } }] })).proxy?.address).toBe('cell-1:443');
+    expect(cell1.stats()).toEqual({ inFlight: 0, breaker: 'closed' });
+  });
+});
+
+test('in-transaction calls give up after 2 tries of 0.3 s; the breaker then fails fast and recovers', async () => {
+  let clock = 1_000_000;
+  const sent = counter();
+  const client = createTopologyClient({
+    baseUrl: url,
+    credential: TOKENS[1],
+    cellId: 1,
+    interceptors: [sent.interceptor],
+    breaker: { failureThreshold: 2, openMs: 30_000, now: () => clock },
+  });
+  const lock = await blockBeginUpdate();
+  try {
+    const error = await client.beginUpdate({ creates: [username('slow-1')] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TopologyUnavailableError);
+    expect(sent.count()).toBe(2); // two tries, each with its own deadline
+    expect(client.stats().breaker).toBe('open');
+
+    await expect(client.beginUpdate({ creates: [username('slow-2')] })).rejects.toBeInstanceOf(CircuitOpenError);
+    expect(sent.count()).toBe(2); // nothing sent while open
+  } finally {
+    await lock.release();
+  }
+  clock += 30_000; // half-open: one probe goes through and closes the circuit
+  const lease = await client.beginUpdate({ creates: [username('after-recovery')] });
+  expect(lease).toMatch(/^[0-9a-f-]{36}$/);
+  expect(client.stats().breaker).toBe('closed');
+  await client.commitUpdate(lease);
+});
+
+test('the concurrency limit rejects at once instead of queueing behind a slow service', async () => {
+  const client = createTopologyClient({ baseUrl: url, credential: TOKENS[1], cellId: 1, maxConcurrent: 1 });
+  const lock = await blockBeginUpdate();
+  let first: Promise<string> | undefined;
+  try {
+    first = client.beginUpdate({ creates: [username('limited-1')] }, { mode: 'background' });
+    await waitFor(() => client.stats().inFlight === 1);
+    await expect(client.beginUpdate({ creates: [username('limited-2')] })).rejects.toBeInstanceOf(ConcurrencyLimitError);
+  } finally {
+    await lock.release();
+  }
+  // background mode waited (10 s deadline) and succeeds once the database answers
+  const lease = await first;
+  await client.commitUpdate(lease);
+  expect(client.stats().inFlight).toBe(0);
+});
+
+test('an unreachable service is TopologyUnavailableError after the tries', async () => {
+  const client = createTopologyClient({ baseUrl: 'http://127.0.0.1:1', credential: TOKENS[1], cellId: 1, policies: { background: { backoffMs: 1 } } });
+  await expect(client.getCells()).rejects.toBeInstanceOf(TopologyUnavailableError);
+});
