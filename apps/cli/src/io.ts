@@ -31,3 +31,8 @@ export function printTable(io: CliIo, rows: Array<Record<string, unknown>>, json
   io.out(`${line(columns)}\n`);
   for (const row of rows) io.out(`${line(columns.map((c) => cell(row[c])))}\n`);
 }
+
+/** Bad input found while running a command (not by commander's parser): exit 2 with the message. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}

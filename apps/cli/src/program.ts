@@ -1,9 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '@meridian/config';
 import { MigrationHistoryError, UnknownFlagError } from '@meridian/db';
-import type { CliIo } from './io';
+import { UsageError, type CliIo } from './io';
 import { registerDbCommands } from './commands/db';
 import { registerFlagCommands } from './commands/flags';
+import { registerGeoCommands } from './commands/geo';
 import { registerStatusCommand } from './commands/status';
 
 export const EXIT_OK = 0;
@@ -12,12 +13,13 @@ export const EXIT_USAGE = 2;
 
 export function buildProgram(io: CliIo): Command {
   const program = new Command('meridian')
-    .description('operate a Meridian site: migrations, flags, status')
+    .description('operate a Meridian site: migrations, flags, status, Geo replication')
     .showHelpAfterError()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
   registerDbCommands(program, io);
   registerFlagCommands(program, io);
   registerStatusCommand(program, io);
+  registerGeoCommands(program, io);
   // Every (sub)command throws instead of exiting so run() decides the exit code.
   const override = (command: Command): void => {
     command.exitOverride();
@@ -43,7 +45,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       // commander.help (a bare group like `meridian db`) prints help and means "tell me more"
       return error.code === 'commander.help' ? EXIT_USAGE : EXIT_USAGE;
     }
-    if (error instanceof ConfigError || error instanceof UnknownFlagError) {
+    if (error instanceof ConfigError || error instanceof UnknownFlagError || error instanceof UsageError) {
       io.err(`meridian: ${error.message}\n`);
       return EXIT_USAGE;
     }

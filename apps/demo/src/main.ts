@@ -4,7 +4,11 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '@meridian/config';
 import { databaseUrl, ensureServices, freePort, NoServiceError, portAnswers } from '@meridian/dev-services';
 import { createLogger } from '@meridian/logger';
-import { migrateSite } from '@meridian/runtime';
+import { watchGeoProgress } from '@meridian/cli';
+import { createSql } from '@meridian/db';
+import { migrateSite, siteReplicators } from '@meridian/runtime';
+import { createFilesystemStorage } from '@meridian/storage';
+import { seedPrimary } from './seed';
 import { demoProcesses, type DemoSettings } from './demo-processes';
 import { startProcesses, waitUntilReady } from './supervisor';
 
@@ -14,9 +18,11 @@ Starts a primary site (cell 1), a secondary site, the Topology Service, their sc
 and site APIs (with Bull Board) on embedded defaults, and stops everything on Ctrl-C.
 
 Options:
-  --smoke             start everything, check every process is ready, then stop (exit 0)
-  --timeout <s>       give up (exit 1) when not ready/done within s seconds (default 120)
-  -h, --help          this text
+  --exit-when-converged  exit 0 once the secondary has every blob of every type synced
+  --timeout <s>          give up (exit 1) when not ready/converged within s seconds (default 120)
+  --no-seed              do not write demo data to the primary
+  --smoke                start everything, check every process answers, then stop (exit 0)
+  -h, --help             this text
 `;
 
 const root = path.resolve(__dirname, '../../..');
@@ -33,7 +39,13 @@ async function main(): Promise<number> {
   let args;
   try {
     args = parseArgs({
-      options: { smoke: { type: 'boolean' }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        smoke: { type: 'boolean' },
+        'exit-when-converged': { type: 'boolean' },
+        'no-seed': { type: 'boolean' },
+        timeout: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
     }).values;
   } catch (error) {
@@ -113,6 +125,8 @@ async function main(): Promise<number> {
     })();
     return stopping;
   };
+  // read through a function: TypeScript would otherwise narrow `stopping` to its value at the check above
+  const currentStop = (): Promise<void> | undefined => stopping;
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
 
@@ -144,13 +158,50 @@ ${topology ? `  topology service        http://127.0.0.1:${ports.topology}  (hea
   Bull Board login        user admin,  password ${secrets.adminToken}   (full access)
                           user viewer, password ${secrets.viewerToken}  (read-only)
 
-  CLI against the primary: DATABASE_URL=${settings.databases.main} npm run meridian -- status
+  CLI, secondary view:    SITE_ROLE=secondary DATABASE_URL=${settings.databases.main} GEO_TRACKING_DATABASE_URL=${settings.databases.tracking} npm run meridian -- geo status
 
 Press Ctrl-C to stop everything.
+
 `);
   if (args.smoke) {
     await stop();
     return exitCode;
+  }
+
+  // The primary's application writes blobs; the secondary replicates them.
+  const primaryStorage = createFilesystemStorage(path.join(stateDir, 'storage', 'primary'));
+  const main = createSql(settings.databases.main, { max: 2, applicationName: 'meridian-demo' });
+  const tracking = createSql(settings.databases.tracking, { max: 2, applicationName: 'meridian-demo' });
+  try {
+    if (!args['no-seed']) {
+      process.stdout.write('seeding the primary: organizations, projects, package files, Helm metadata caches…\n');
+      const seeded = await seedPrimary(main, primaryStorage, { cancelled: () => stopping !== undefined });
+      process.stdout.write(`seeded ${seeded.organizations} organizations, ${seeded.projects} projects, ${seeded.packageFiles} package files, ${seeded.helmCaches} Helm metadata caches\n\nsecondary progress:\n`);
+    }
+    const started = Date.now();
+    const done = await watchGeoProgress({
+      replicators: siteReplicators(),
+      main,
+      tracking,
+      timeoutMs: timeoutS * 1_000,
+      tty: Boolean(process.stdout.isTTY),
+      write: (text) => process.stdout.write(text),
+      cancelled: () => stopping !== undefined,
+    });
+    const interrupted = currentStop();
+    if (interrupted) {
+      await interrupted; // Ctrl-C while seeding or watching: a normal stop
+      return exitCode;
+    }
+    if (done) process.stdout.write(`\n✓ secondary converged: every blob synced (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+    else process.stdout.write(`\n✗ not converged within ${timeoutS} s (see \`npm run meridian -- geo status\` and the worker logs)\n`);
+    if (args['exit-when-converged']) {
+      await stop();
+      return done ? exitCode : 1;
+    }
+    process.stdout.write('\nstill running: Ctrl-C stops everything.\n');
+  } finally {
+    await Promise.all([main.end({ timeout: 1 }), tracking.end({ timeout: 1 })]);
   }
   await new Promise<void>((resolve) => {
     const check = setInterval(() => {

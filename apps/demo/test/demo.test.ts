@@ -34,6 +34,15 @@ describe('npm run demo', () => {
     expect(demo.output()).toContain('stopped.');
   }, 150_000);
 
+  it('--exit-when-converged seeds the primary and exits 0 once the secondary has every blob', async () => {
+    const converge = spawnTs('apps/demo/src/main.ts', { MERIDIAN_DEMO_NAME: name, MERIDIAN_DEMO_PORTS: 'auto', LOG_LEVEL: 'warn' }, ['--exit-when-converged', '--timeout', '100']);
+    expect(await converge.exited).toBe(0);
+    const out = converge.output();
+    expect(out).toMatch(/seeded 3 organizations, 6 projects, 120 package files, 12 Helm metadata caches/);
+    expect(out).toMatch(/Package Files: (\d+)\/\1 synced \(100 %\)/);
+    expect(out).toContain('✓ secondary converged');
+  }, 150_000);
+
   it('exits 2 with usage on an unknown option', async () => {
     const demo = spawnTs('apps/demo/src/main.ts', {}, ['--bogus']);
     expect(await demo.exited).toBe(2);

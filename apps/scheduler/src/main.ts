@@ -10,7 +10,7 @@ runMain('scheduler', async () => {
   const site = await openSiteResources(config, logger, { redisRole: 'producer', poolSize: 2 });
   const loop = await startSchedulerLoop({
     queues: site.queues,
-    schedules: siteSchedules(config.SITE_ROLE),
+    schedules: siteSchedules(config),
     intervalMs: config.SCHEDULER_RESYNC_MS,
     logger,
   });

@@ -1,3 +1,4 @@
+import { loadConfig } from '@meridian/config';
 import { z } from 'zod';
 import { createLogger } from '@meridian/logger';
 import { createQueueSet, createRedisConnection, defineJob, defineSchedule } from '@meridian/queue';
@@ -33,8 +34,11 @@ describe('scheduler loop', () => {
     }
   });
 
-  it('declares the heartbeat for both roles', () => {
-    expect(siteSchedules('primary').map((s) => s.id)).toContain('site-heartbeat');
-    expect(siteSchedules('secondary').map((s) => s.id)).toContain('site-heartbeat');
+  it('declares each role’s schedules', () => {
+    const primary = siteSchedules(loadConfig({ SITE_ROLE: 'primary' })).map((s) => s.id);
+    const secondary = siteSchedules(loadConfig({ SITE_ROLE: 'secondary' })).map((s) => s.id);
+    expect(primary).toEqual(expect.arrayContaining(['site-heartbeat', 'geo-event-prune']));
+    expect(primary).not.toContain('geo-event-cursor');
+    expect(secondary).toEqual(expect.arrayContaining(['site-heartbeat', 'geo-event-cursor', 'geo-registry-sync', 'geo-registry-consistency', 'geo-sync-timeout']));
   });
 });

@@ -1,6 +1,6 @@
 import express, { type Express, type Router } from 'express';
 import type { Logger } from '@meridian/logger';
-import type { SiteResources } from '@meridian/runtime';
+import { registerGeoMetrics, siteRouters, type SiteResources } from '@meridian/runtime';
 import { requireRole } from './auth';
 import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board';
 import { readiness, redisDependency, sqlDependency, type Dependency } from './health';
@@ -10,7 +10,7 @@ export interface SiteApiOptions {
   site: SiteResources;
   adminToken: string;
   viewerToken?: string | undefined;
-  /** feature routers (e.g. the geo transfer endpoint), mounted before the 404 handler */
+  /** extra routers beyond the site's feature routers (siteRouters), mounted before the 404 handler */
   routers?: ReadonlyArray<{ path: string; router: Router }>;
 }
 
@@ -22,7 +22,7 @@ export function createSiteApi(options: SiteApiOptions): Express {
   const auth = { adminToken: options.adminToken, viewerToken: options.viewerToken };
   const dependencies: Dependency[] = [redisDependency(site.redis), sqlDependency('main_db', site.mainSql)];
   if (site.trackingSql) dependencies.push(sqlDependency('tracking_db', site.trackingSql));
-  const metrics = createMetricsRegistry(() => site.queues.all(), { site: site.config.SITE_NAME });
+  const metrics = createMetricsRegistry(() => site.queues.all(), { site: site.config.SITE_NAME }, (registry) => registerGeoMetrics(registry, site));
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, site: site.config.SITE_NAME, role: site.config.SITE_ROLE });
@@ -40,7 +40,7 @@ export function createSiteApi(options: SiteApiOptions): Express {
     }
   });
   app.use(BULL_BOARD_PATH, requireRole(auth), bullBoardRouter(site.queues.all(), site.config.SITE_NAME));
-  for (const { path, router } of options.routers ?? []) app.use(path, router);
+  for (const { path, router } of [...siteRouters(site), ...(options.routers ?? [])]) app.use(path, router);
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });

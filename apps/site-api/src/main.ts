@@ -5,7 +5,7 @@ import { openSiteResources, runMain } from '@meridian/runtime';
 import { createSiteApi } from './create-app';
 
 runMain('site-api', async () => {
-  const config = loadConfig(process.env, ['ADMIN_TOKEN']);
+  const config = loadConfig(process.env, ['ADMIN_TOKEN', 'GEO_SHARED_SECRET']);
   const logger = createLogger({ name: 'site-api', level: config.LOG_LEVEL, base: { site: config.SITE_NAME } });
   const site = await openSiteResources(config, logger, { redisRole: 'producer', poolSize: 5 });
   const app = createSiteApi({ site, adminToken: config.ADMIN_TOKEN, viewerToken: config.VIEWER_TOKEN });

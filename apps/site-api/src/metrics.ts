@@ -7,7 +7,11 @@ const STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'prioriti
  * Process metrics plus BullMQ job counts per queue and state, read from Redis at scrape time
  * (a handful of O(1) commands per queue). `extra` lets feature packages add their collectors.
  */
-export function createMetricsRegistry(queues: () => readonly Queue[], labels: Record<string, string>): Registry {
+export function createMetricsRegistry(
+  queues: () => readonly Queue[],
+  labels: Record<string, string>,
+  extra: (registry: Registry) => void = () => undefined,
+): Registry {
   const registry = new Registry();
   registry.setDefaultLabels(labels);
   collectDefaultMetrics({ register: registry });
@@ -26,5 +30,6 @@ export function createMetricsRegistry(queues: () => readonly Queue[], labels: Re
       );
     },
   });
+  extra(registry);
   return registry;
 }

@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { loadConfig } from '@meridian/config';
-import { createSql, migrate, migrationSet } from '@meridian/db';
+import { createSql, migrate } from '@meridian/db';
 import { startRedisServer, type RedisServerHandle } from '@meridian/dev-services';
 import { createLogger } from '@meridian/logger';
-import { openSiteResources, type SiteResources } from '@meridian/runtime';
+import { openSiteResources, type SiteResources, siteMigrationSet } from '@meridian/runtime';
 import { createTestDatabase, createTestPrefix, testRedisUrl, waitFor, type TestDatabase } from '@meridian/testing';
 import { createSiteApi } from '../src';
 
@@ -34,7 +34,7 @@ describe('site api', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     const sql = createSql(db.url, { max: 1 });
-    await migrate(sql, migrationSet('main'));
+    await migrate(sql, siteMigrationSet('main'));
     await sql.end();
   });
   afterAll(async () => {

@@ -14,6 +14,7 @@ import { createQueryHandlers } from './handlers/claim-query-handlers';
 import { createUpdateHandlers } from './handlers/claim-update-handlers';
 import { createDualProtocolServer } from './http/dual-protocol-listener';
 import { createFallback } from './http/fallback';
+import { createGrpcUnaryFastPath } from './http/grpc-unary-fast-path';
 import { createRpcObserver } from './http/rpc-observer';
 
 export interface TopologyServerOptions {
@@ -48,17 +49,30 @@ export function createTopologyServer(options: TopologyServerOptions): TopologySe
   const updates = createClaimUpdates(options.sql);
   const pageSize = options.listRecordsPageSize ?? 1000;
 
-  const handler = connectNodeAdapter({
+  const interceptors = [createRpcObserver(options.logger, registry), createAuthInterceptor(createCredentialResolver(options.credentials))];
+  const claimImpl = {
+    ...createUpdateHandlers({ updates, cells }),
+    ...createQueryHandlers({ queries, cells, listRecordsPageSize: pageSize }),
+  };
+  const classifyImpl = createClassifyHandlers({ queries, cells });
+  const connectHandler = connectNodeAdapter({
     readMaxBytes: READ_MAX_BYTES,
-    interceptors: [createRpcObserver(options.logger, registry), createAuthInterceptor(createCredentialResolver(options.credentials))],
+    interceptors,
     routes(router) {
-      router.service(ClaimService, {
-        ...createUpdateHandlers({ updates, cells }),
-        ...createQueryHandlers({ queries, cells, listRecordsPageSize: pageSize }),
-      });
-      router.service(ClassifyService, createClassifyHandlers({ queries, cells }));
+      router.service(ClaimService, claimImpl);
+      router.service(ClassifyService, classifyImpl);
     },
     fallback: createFallback({ ping: queries.ping, registry, logger: options.logger }),
+  });
+  // unary gRPC over HTTP/2 (what cells and routers send) skips Connect's generic pipeline
+  const handler = createGrpcUnaryFastPath({
+    services: [
+      { service: ClaimService, impl: claimImpl },
+      { service: ClassifyService, impl: classifyImpl },
+    ],
+    interceptors,
+    readMaxBytes: READ_MAX_BYTES,
+    fallback: connectHandler,
   });
   const server = createDualProtocolServer(handler);
 

@@ -5,7 +5,8 @@ import { openSiteResources, runMain, siteProcessors } from '@meridian/runtime';
 import { runWorker } from './run-worker';
 
 runMain('worker', async () => {
-  const config = loadConfig(process.env);
+  // a secondary's workers download blobs, which needs the transfer secret
+  const config = loadConfig(process.env, process.env.SITE_ROLE === 'secondary' ? ['GEO_SHARED_SECRET'] : []);
   const logger = createLogger({ name: 'worker', level: config.LOG_LEVEL, base: { site: config.SITE_NAME } });
   const site = await openSiteResources(config, logger, { redisRole: 'worker' });
   const worker = await runWorker({ site, registrations: siteProcessors(site) });

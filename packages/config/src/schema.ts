@@ -63,6 +63,15 @@ export const configSchema = z.object({
   QUEUE_GLOBAL_CONCURRENCY: numberMap.optional(),
   SHUTDOWN_TIMEOUT_MS: integer(0, 3_600_000).default(30_000),
   SCHEDULER_RESYNC_MS: integer(1_000, 3_600_000).default(60_000),
+  // Geo cadences (upstream: cursor continuous, registry sync and consistency every minute,
+  // timeouts every 10 min); tests shrink them.
+  GEO_EVENT_CURSOR_INTERVAL_MS: integer(100, 3_600_000).default(1_000),
+  GEO_REGISTRY_SYNC_INTERVAL_MS: integer(100, 3_600_000).default(5_000),
+  GEO_CONSISTENCY_INTERVAL_MS: integer(100, 86_400_000).default(60_000),
+  GEO_SYNC_TIMEOUT_CHECK_INTERVAL_MS: integer(100, 86_400_000).default(60_000),
+  /** overrides every type's sync timeout (a sync with no heartbeat for this long is failed) */
+  GEO_SYNC_TIMEOUT_MS: integer(1_000, 7 * 86_400_000).optional(),
+  GEO_STATUS_REPORT_INTERVAL_MS: integer(1_000, 3_600_000).default(30_000),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -29,8 +29,8 @@ export function composeMigrations(
   const migrations = sources.flat();
   const seen = new Set<string>();
   for (const m of migrations) {
-    if (!/^([a-z0-9-]+\/)?\d{4}_[a-z0-9_]+$/.test(m.name)) {
-      throw new Error(`migration name "${m.name}" must look like 0001_name or package/0001_name`);
+    if (!/^([a-z0-9_-]+\/)*\d{4}_[a-z0-9_]+$/.test(m.name)) {
+      throw new Error(`migration name "${m.name}" must look like 0001_name or package/0001_name (nested namespaces allowed)`);
     }
     if (seen.has(m.name)) throw new Error(`duplicate migration "${m.name}" for ${database}`);
     seen.add(m.name);

@@ -1,1 +1,29 @@
-export {};
+export {
+  defineReplicator,
+  derive,
+  replicationFlag,
+  assertDistinct,
+  DEFAULT_CAPACITY,
+  DEFAULT_SYNC_TIMEOUT_MS,
+  type ReplicatorDefinition,
+  type DerivedNames,
+} from './replicator';
+export { geoMainMigrations, geoCoreMainMigrations } from './schema/main-migrations';
+export { geoTrackingMigrations, geoCoreTrackingMigrations } from './schema/tracking-migrations';
+export { DEFAULT_GEO_SETTINGS, capacityOf, type GeoContext, type GeoSettings, GeoConfigurationError } from './geo-context';
+export { registryStore, RegistryState, MAX_RETRY_WAIT_SECONDS, MISSING_ON_PRIMARY_MAX_RETRY_WAIT_SECONDS, type RegistryRow } from './registry/registry-store';
+export { modelStore } from './registry/model-store';
+export { selectiveSyncOrganizations, setSelectiveSyncOrganizations } from './selective-sync';
+export { geoCatalog, geoSchedules, DEFAULT_GEO_CADENCE, type GeoCadence, syncJob, syncJobId, eventCursorJob, registrySyncJob, registryConsistencyJob, syncTimeoutJob, statusReportJob, eventPruneJob } from './jobs/catalog';
+export { processEventBatch, runEventCursor } from './jobs/event-cursor';
+export { runConsistencyBatch, runRegistryConsistency, lastCompletedLaps, type LapInfo } from './jobs/registry-consistency';
+export { fillSyncQueue, runRegistrySync } from './jobs/registry-sync';
+export { syncBlob, type SyncOutcome } from './jobs/sync-blob';
+export { runSyncTimeout } from './jobs/sync-timeout';
+export { runEventPrune } from './jobs/event-prune';
+export { runStatusReport, cursorPosition } from './jobs/status-report';
+export { processPendingDeletions } from './jobs/pending-deletions';
+export { geoProcessors } from './processors';
+export { createGeoPrimaryRouter } from './primary-router';
+export { typeStatuses, statusFields, cursorStatus, modelCounts, type TypeStatus, type CursorStatus } from './status';
+export * from './transfer';

@@ -3,3 +3,6 @@ export { openSiteResources, siteDatabases, type SiteResources, type SiteDatabase
 export { heartbeatJob } from './core-jobs';
 export { migrateSite } from './migrate-site';
 export { runMain } from './run-main';
+export { siteReplicators, siteMigrationSet } from './site-features';
+export { registerGeoMetrics } from './geo-metrics';
+export { siteRouters } from './site-routes';

@@ -1,5 +1,6 @@
 import type { Config } from '@meridian/config';
-import { createSql, databaseName, ensureDatabase, migrate, migrationSet, type DatabaseKind } from '@meridian/db';
+import { createSql, databaseName, ensureDatabase, migrate, type DatabaseKind } from '@meridian/db';
+import { siteMigrationSet } from './site-features';
 import type { Logger } from '@meridian/logger';
 
 export interface MigrateResult {
@@ -29,7 +30,7 @@ export async function migrateSite(
     const created = await ensureDatabase(url);
     const sql = createSql(url, { max: 1, applicationName: 'meridian-migrate' });
     try {
-      const { applied } = await migrate(sql, migrationSet(kind), { logger, label: databaseName(url) });
+      const { applied } = await migrate(sql, siteMigrationSet(kind), { logger, label: databaseName(url) });
       results.push({ database: kind, name: databaseName(url), created, applied });
     } finally {
       await sql.end({ timeout: 5 });

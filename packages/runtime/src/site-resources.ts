@@ -1,9 +1,12 @@
 import type { Config } from '@meridian/config';
-import { assertMigrated, createSql, migrationSet, type MigrationSet, type Sql } from '@meridian/db';
+import { assertMigrated, createSql, type MigrationSet, type Sql } from '@meridian/db';
+import { DEFAULT_GEO_SETTINGS, type GeoContext, type GeoSettings } from '@meridian/geo';
+import { createFilesystemStorage, type BlobStorage } from '@meridian/storage';
 import type { Logger } from '@meridian/logger';
 import { assertNoEviction, createQueueSet, createRedisConnection, type ConnectionRole, type QueueSet } from '@meridian/queue';
 import type { Redis } from 'ioredis';
 import { siteCatalog } from './site-catalog';
+import { siteMigrationSet, siteReplicators } from './site-features';
 
 /** The databases a site's processes open, by role. */
 export interface SiteDatabases {
@@ -14,9 +17,9 @@ export interface SiteDatabases {
 }
 
 export function siteDatabases(config: Config): SiteDatabases {
-  const main = { url: config.DATABASE_URL, set: migrationSet('main') };
+  const main = { url: config.DATABASE_URL, set: siteMigrationSet('main') };
   if (config.SITE_ROLE === 'primary') return { main };
-  return { main, tracking: { url: config.GEO_TRACKING_DATABASE_URL, set: migrationSet('geo_tracking') } };
+  return { main, tracking: { url: config.GEO_TRACKING_DATABASE_URL, set: siteMigrationSet('geo_tracking') } };
 }
 
 /** What every long-running site process holds: pools, one Redis connection, the queue set. */
@@ -29,6 +32,9 @@ export interface SiteResources {
   siteSql: Sql;
   redis: Redis;
   queues: QueueSet;
+  storage: BlobStorage;
+  /** what geo jobs, routes and status need */
+  geo: GeoContext;
   close(): Promise<void>;
 }
 
@@ -39,7 +45,7 @@ export interface SiteResources {
 export async function openSiteResources(
   config: Config,
   logger: Logger,
-  options: { redisRole: ConnectionRole; poolSize?: number; checkMigrations?: boolean },
+  options: { redisRole: ConnectionRole; poolSize?: number; checkMigrations?: boolean; geoSettings?: Partial<GeoSettings> },
 ): Promise<SiteResources> {
   const databases = siteDatabases(config);
   const name = `meridian-${config.SITE_NAME}`;
@@ -64,6 +70,21 @@ export async function openSiteResources(
   }
   const queues = createQueueSet(siteCatalog(), redis, config.QUEUE_PREFIX);
   const connection = redis;
+  const storage = createFilesystemStorage(config.STORAGE_ROOT);
+  const geo: GeoContext = {
+    role: config.SITE_ROLE,
+    siteName: config.SITE_NAME,
+    replicators: siteReplicators(),
+    mainSql,
+    trackingSql,
+    storage,
+    queues,
+    logger,
+    secret: config.GEO_SHARED_SECRET,
+    primaryUrl: config.PRIMARY_API_URL,
+    settings: { ...DEFAULT_GEO_SETTINGS, syncTimeoutMs: config.GEO_SYNC_TIMEOUT_MS, ...options.geoSettings },
+    capacityOverrides: config.QUEUE_GLOBAL_CONCURRENCY,
+  };
   return {
     config,
     logger,
@@ -72,6 +93,8 @@ export async function openSiteResources(
     siteSql: trackingSql ?? mainSql,
     redis: connection,
     queues,
+    storage,
+    geo,
     async close() {
       await queues.close();
       await Promise.all([mainSql.end({ timeout: 5 }), trackingSql?.end({ timeout: 5 })]);

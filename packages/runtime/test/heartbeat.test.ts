@@ -1,9 +1,9 @@
 import { loadConfig } from '@meridian/config';
-import { createSql, migrate, migrationSet, type Sql } from '@meridian/db';
+import { createSql, migrate, type Sql } from '@meridian/db';
 import { createLogger } from '@meridian/logger';
 import { createRedisConnection, startWorkerPool } from '@meridian/queue';
 import { createTestDatabase, createTestPrefix, testRedisUrl, waitFor, type TestDatabase } from '@meridian/testing';
-import { heartbeatJob, openSiteResources, siteProcessors } from '../src';
+import { heartbeatJob, openSiteResources, siteMigrationSet, siteProcessors } from '../src';
 
 describe('site runtime', () => {
   const dbs: TestDatabase[] = [];
@@ -17,7 +17,7 @@ describe('site runtime', () => {
     const db = await createTestDatabase();
     dbs.push(db);
     const sql = createSql(db.url, { max: 2 });
-    await migrate(sql, migrationSet(kind));
+    await migrate(sql, siteMigrationSet(kind));
     return { db, sql };
   }
 

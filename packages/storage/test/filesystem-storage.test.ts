@@ -36,7 +36,7 @@ describe('round trip', () => {
     expect(result).toEqual({ size: bytes.length, sha256: sha256Hex(bytes) });
     expect(progress.at(-1)).toBe(bytes.length);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
-    expect(await readAll(await storage.createReadStream('packages/1/2/file.bin'))).toEqual(bytes);
+    expect((await readAll(await storage.createReadStream('packages/1/2/file.bin'))).equals(bytes)).toBe(true);
     expect(await storage.sha256('packages/1/2/file.bin')).toBe(sha256Hex(bytes));
     expect(await storage.stat('packages/1/2/file.bin')).toMatchObject({ size: bytes.length });
     expect(await storage.exists('packages/1/2/file.bin')).toBe(true);

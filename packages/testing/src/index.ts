@@ -4,3 +4,4 @@ export { createTestPrefix, deleteKeysWithPrefix } from './redis-prefix';
 export { waitFor } from './wait-for';
 export { spawnTs, repoRoot, type SpawnedTs } from './child-process';
 export { formatBench, printBench, seconds, percentile, type BenchFigure } from './bench';
+export { startThrottledProxy, type ThrottledProxy } from './throttled-proxy';

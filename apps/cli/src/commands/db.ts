@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { loadConfig } from '@meridian/config';
-import { createSql, databaseName, pendingMigrations, migrationSet, type DatabaseKind } from '@meridian/db';
+import { createSql, databaseName, pendingMigrations, type DatabaseKind } from '@meridian/db';
 import { createLogger } from '@meridian/logger';
-import { migrateSite } from '@meridian/runtime';
+import { migrateSite, siteMigrationSet } from '@meridian/runtime';
 import { printTable, type CliIo } from '../io';
 
 const KINDS: DatabaseKind[] = ['main', 'geo_tracking', 'topology'];
@@ -48,7 +48,7 @@ export function registerDbCommands(program: Command, io: CliIo): void {
       for (const kind of KINDS) {
         const sql = createSql(urls[kind], { max: 1 });
         try {
-          const pending = await pendingMigrations(sql, migrationSet(kind));
+          const pending = await pendingMigrations(sql, siteMigrationSet(kind));
           rows.push({ database: kind, name: databaseName(urls[kind]), pending: pending.length, state: pending.length ? 'needs migrate' : 'up to date' });
         } catch (error) {
           rows.push({ database: kind, name: databaseName(urls[kind]), pending: '?', state: (error as Error).message });

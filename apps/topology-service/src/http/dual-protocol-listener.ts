@@ -1,7 +1,6 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { Duplex } from 'node:stream';
 import type { connectNodeAdapter } from '@connectrpc/connect-node';
 
 type NodeHandlerFn = ReturnType<typeof connectNodeAdapter>;
@@ -9,37 +8,10 @@ type NodeHandlerFn = ReturnType<typeof connectNodeAdapter>;
 // One port for HTTP/2 (gRPC, Connect, gRPC-Web over h2c) and HTTP/1.1 (Connect, gRPC-Web).
 // Node 20's plaintext http2 server ignores `allowHTTP1` (only its TLS server honours it), so we
 // look at the first bytes of each connection: an HTTP/2 client starts with the "PRI * HTTP/2.0"
-// preface, anything else is HTTP/1. The http2 server reads sockets natively and would miss bytes
-// we already consumed, so its connections get a small replaying duplex instead.
-
-
-function replaying(socket: net.Socket, first: Buffer): Duplex {
-  const duplex = new Duplex({
-    read() {
-      socket.resume();
-    },
-    write(chunk: Buffer, _encoding, callback) {
-      socket.write(chunk, callback);
-    },
-    final(callback) {
-      socket.end();
-      callback();
-    },
-    destroy(error, callback) {
-      socket.destroy(error ?? undefined);
-      callback(error);
-    },
-  });
-  duplex.push(first);
-  socket.on('data', (chunk) => {
-    if (!duplex.push(chunk)) socket.pause();
-  });
-  socket.on('end', () => duplex.push(null));
-  socket.on('error', (error) => duplex.destroy(error));
-  socket.on('close', () => duplex.destroy());
-  Object.assign(duplex, { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort });
-  return duplex;
-}
+// preface, anything else is HTTP/1. Either way the bytes we read are put back (unshift) and the
+// socket itself is handed over: the http2 session then reads the native socket directly (it picks
+// up bytes already buffered, nodejs/node#35475), instead of through a JavaScript stream wrapper,
+// which had cost a JS round trip per read and per write.
 
 export interface DualProtocolServer {
   listen(port: number, host: string): Promise<number>;
@@ -66,11 +38,11 @@ export function createDualProtocolServer(handler: NodeHandlerFn): DualProtocolSe
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     socket.once('data', (first: Buffer) => {
+      socket.pause();
+      socket.unshift(first);
       if (first.subarray(0, 3).toString('latin1') === 'PRI') {
-        h2.emit('connection', replaying(socket, first));
+        h2.emit('connection', socket);
       } else {
-        socket.pause();
-        socket.unshift(first);
         h1.emit('connection', socket);
         socket.resume();
       }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Sql, TransactionSql } from '@meridian/db';
+import type { Sql } from '@meridian/db';
 import type { ClaimKey } from '../claims/claim-key';
 import {
   ClaimConflictError,
@@ -8,7 +8,7 @@ import {
   LeaseNotFoundError,
   LeaseOwnershipError,
 } from '../claims/errors';
-import type { UpdateInput } from '../claims/validation';
+import type { ClaimInput, UpdateInput } from '../claims/validation';
 
 // The two-phase claim protocol in SQL. Uniqueness is the database's job: UNIQUE (bucket_type,
 // bucket_value) decides every race, the service only reports who lost.
@@ -19,6 +19,12 @@ const STATUS_DESTROYING = 3;
 // serialization failure / deadlock: safe to run the whole transaction again
 const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 5;
+// raised by claims_begin_update (see the topology migration)
+const CREATE_TAKEN = 'MR001';
+const DESTROY_REFUSED = 'MR002';
+
+const byKey = (a: ClaimInput, b: ClaimInput) =>
+  a.key.type - b.key.type || (a.key.value < b.key.value ? -1 : a.key.value > b.key.value ? 1 : 0);
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 
@@ -44,57 +50,46 @@ export function createClaimUpdates(sql: Sql): ClaimUpdates {
   }
 
   /**
-   * One statement inserts the lease, the creates (in key order, so two racing batches lock the
-   * unique index in the same order and cannot deadlock each other) and marks the destroys. When
-   * a count comes up short the transaction is rolled back and we find out why.
+   * One autocommitted statement (the claims_begin_update function) opens the lease, inserts the
+   * creates in key order (so two racing batches lock the unique index in the same order and cannot
+   * deadlock each other) and marks the destroys: one round trip and one commit. When a create is
+   * taken or a destroy refused, the function raises and nothing it did stays; then we find out why.
    */
-  async function beginOnce(tx: TransactionSql, lease: string, input: UpdateInput): Promise<void> {
+  async function beginOnce(lease: string, input: UpdateInput): Promise<void> {
     const { cellId, creates, destroys } = input;
-    const sorted = [...creates].sort((a, b) => a.key.type - b.key.type || (a.key.value < b.key.value ? -1 : a.key.value > b.key.value ? 1 : 0));
-    const [counts] = await tx<{ created: number; destroyed: number }[]>`
-      with lease as (
-        insert into claim_leases (uuid, cell_id) values (${lease}::uuid, ${cellId.toString()}::int8) returning uuid
-      ), wanted as (
-        select * from unnest(
+    const sorted = creates.length > 1 ? [...creates].sort(byKey) : creates;
+    try {
+      await sql`
+        select claims_begin_update(${lease}::uuid, ${cellId.toString()}::int8,
           ${sorted.map((c) => c.key.type)}::int[], ${sorted.map((c) => c.key.value)}::text[],
           ${sorted.map((c) => c.subjectType)}::int[], ${sorted.map((c) => c.subjectId.toString())}::int8[],
           ${sorted.map((c) => c.sourceType)}::int[], ${sorted.map((c) => hex(c.sourceId))}::text[],
-          ${sorted.map((c) => (c.userData ? hex(c.userData) : ''))}::text[]
-        ) with ordinality as w(bucket_type, bucket_value, subject_type, subject_id, source_type, source_hex, user_data_hex, ord)
-      ), created as (
-        insert into claims (uuid, bucket_type, bucket_value, subject_type, subject_id, source_type, source_id,
-                            cell_id, status, lease_uuid, user_data)
-        select gen_random_uuid(), w.bucket_type, w.bucket_value, w.subject_type, w.subject_id, w.source_type,
-               decode(w.source_hex, 'hex'), ${cellId.toString()}::int8, ${STATUS_CREATING}, (select uuid from lease),
-               decode(nullif(w.user_data_hex, ''), 'hex')
-        from wanted w order by w.ord
-        on conflict (bucket_type, bucket_value) do nothing
-        returning 1
-      ), doomed as (
-        select * from unnest(${destroys.map((d) => d.type)}::int[], ${destroys.map((d) => d.value)}::text[])
-          as d(bucket_type, bucket_value)
-      ), destroyed as (
-        update claims c set status = ${STATUS_DESTROYING}, lease_uuid = (select uuid from lease), updated_at = clock_timestamp()
-        from doomed d
-        where c.bucket_type = d.bucket_type and c.bucket_value = d.bucket_value
-          and c.cell_id = ${cellId.toString()}::int8 and c.status = ${STATUS_ACTIVE}
-        returning 1
-      )
-      select (select count(*) from created)::int as created, (select count(*) from destroyed)::int as destroyed`;
-    if (counts!.created === creates.length && counts!.destroyed === destroys.length) return;
-
-    if (counts!.created < creates.length) {
-      const taken = await tx<{ bucket_type: number; bucket_value: string }[]>`
-        select bucket_type, bucket_value from claims
-        where (bucket_type, bucket_value) in (
-          select * from unnest(${creates.map((c) => c.key.type)}::int[], ${creates.map((c) => c.key.value)}::text[]))
-          and lease_uuid is distinct from ${lease}::uuid
-        order by bucket_type, bucket_value`;
-      // the row that beat us was rolled back in between: nothing to report, just try again
-      if (taken.length === 0) throw new RetryTransaction();
-      throw new ClaimConflictError(taken.map((r) => ({ type: r.bucket_type, value: r.bucket_value })));
+          ${sorted.map((c) => (c.userData ? hex(c.userData) : ''))}::text[],
+          ${destroys.map((d) => d.type)}::int[], ${destroys.map((d) => d.value)}::text[])`;
+      return;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === CREATE_TAKEN) throw await conflictsOf(creates);
+      if (code === DESTROY_REFUSED) throw await destroyProblemsOf(cellId, destroys);
+      throw error;
     }
-    const rows = await tx<{ bucket_type: number; bucket_value: string; cell_id: bigint; lease_uuid: string | null }[]>`
+  }
+
+  /** Who holds the values we could not create (our own attempt is already undone). */
+  async function conflictsOf(creates: UpdateInput['creates']): Promise<Error> {
+    const taken = await sql<{ bucket_type: number; bucket_value: string }[]>`
+      select bucket_type, bucket_value from claims
+      where (bucket_type, bucket_value) in (
+        select * from unnest(${creates.map((c) => c.key.type)}::int[], ${creates.map((c) => c.key.value)}::text[]))
+      order by bucket_type, bucket_value`;
+    // the row that beat us was rolled back in between: nothing to report, just try again
+    if (taken.length === 0) return new RetryTransaction();
+    return new ClaimConflictError(taken.map((r) => ({ type: r.bucket_type, value: r.bucket_value })));
+  }
+
+  /** Why destroys were refused: missing, another cell's, or held by a lease. */
+  async function destroyProblemsOf(cellId: bigint, destroys: ClaimKey[]): Promise<Error> {
+    const rows = await sql<{ bucket_type: number; bucket_value: string; cell_id: bigint; lease_uuid: string | null }[]>`
       select bucket_type, bucket_value, cell_id, lease_uuid::text as lease_uuid from claims
       where (bucket_type, bucket_value) in (
         select * from unnest(${destroys.map((d) => d.type)}::int[], ${destroys.map((d) => d.value)}::text[]))`;
@@ -104,10 +99,11 @@ export function createClaimUpdates(sql: Sql): ClaimUpdates {
       const row = found.get(`${key.type}\u0000${key.value}`);
       if (!row) problems.push({ key, reason: 'missing' });
       else if (row.cell_id !== cellId) problems.push({ key, reason: 'other_cell' });
-      else if (row.lease_uuid !== lease) problems.push({ key, reason: 'leased' });
+      else if (row.lease_uuid !== null) problems.push({ key, reason: 'leased' });
     }
-    if (problems.length === 0) throw new RetryTransaction();
-    throw new DestroyRejectedError(problems);
+    // whatever stood in the way is gone now: try again
+    if (problems.length === 0) return new RetryTransaction();
+    return new DestroyRejectedError(problems);
   }
 
   /**
@@ -144,7 +140,7 @@ export function createClaimUpdates(sql: Sql): ClaimUpdates {
     async begin(input) {
       return withRetries(async () => {
         const lease = randomUUID();
-        await sql.begin((tx) => beginOnce(tx, lease, input));
+        await beginOnce(lease, input);
         return lease;
       });
     },

@@ -48,6 +48,52 @@ export const topologyMigrations: Migration[] = [
       -- Commit/Rollback find a lease's claims
       create index claims_by_lease on claims (lease_uuid) where lease_uuid is not null;
       -- ListRecords(cell, source type, source id range), ordered by source id
-      create index claims_by_source on claims (cell_id, source_type, source_id, uuid);`,
+      create index claims_by_source on claims (cell_id, source_type, source_id, uuid);
+
+      -- BeginUpdate in one round trip and one (autocommitted) statement: open the lease, insert
+      -- the creates in the caller's order (key order, so racing batches lock the unique index in
+      -- the same order and cannot deadlock), mark the destroys. When a create is taken (MR001) or a
+      -- destroy is not allowed (MR002) it raises, which undoes everything the call did; the service
+      -- then looks up why. Byte columns travel as hex text ('' = no user data). Destroys are found
+      -- key by key through claims_bucket_unique, so the cost never depends on how many claims the
+      -- cell owns, whatever plan the statement gets (a join on cell_id once scanned them all).
+      create function claims_begin_update(
+        p_lease uuid, p_cell_id bigint,
+        c_bucket_types integer[], c_bucket_values text[], c_subject_types integer[], c_subject_ids bigint[],
+        c_source_types integer[], c_source_ids_hex text[], c_user_data_hex text[],
+        d_bucket_types integer[], d_bucket_values text[]
+      ) returns void language plpgsql as $fn$
+      declare
+        n bigint;
+      begin
+        insert into claim_leases (uuid, cell_id) values (p_lease, p_cell_id);
+        if cardinality(c_bucket_types) > 0 then
+          insert into claims (uuid, bucket_type, bucket_value, subject_type, subject_id, source_type, source_id,
+                              cell_id, status, lease_uuid, user_data)
+          select gen_random_uuid(), w.bucket_type, w.bucket_value, w.subject_type, w.subject_id, w.source_type,
+                 decode(w.source_hex, 'hex'), p_cell_id, 2, p_lease, decode(nullif(w.user_data_hex, ''), 'hex')
+          from unnest(c_bucket_types, c_bucket_values, c_subject_types, c_subject_ids, c_source_types, c_source_ids_hex, c_user_data_hex)
+            with ordinality as w(bucket_type, bucket_value, subject_type, subject_id, source_type, source_hex, user_data_hex, ord)
+          order by w.ord
+          on conflict (bucket_type, bucket_value) do nothing;
+          get diagnostics n = row_count;
+          if n <> cardinality(c_bucket_types) then
+            raise exception 'a claimed value is taken' using errcode = 'MR001';
+          end if;
+        end if;
+        if cardinality(d_bucket_types) > 0 then
+          update claims c set status = 3, lease_uuid = p_lease, updated_at = clock_timestamp()
+          where c.uuid = any (array(
+              select o.uuid from unnest(d_bucket_types, d_bucket_values) as d(bucket_type, bucket_value)
+              cross join lateral (
+                select uuid from claims where bucket_type = d.bucket_type and bucket_value = d.bucket_value) o))
+            and c.cell_id = p_cell_id and c.status = 1;
+          get diagnostics n = row_count;
+          if n <> cardinality(d_bucket_types) then
+            raise exception 'a destroy is not allowed' using errcode = 'MR002';
+          end if;
+        end if;
+      end
+      $fn$;`,
   },
 ];

@@ -1,0 +1,2 @@
+export { cellModelMigrations } from './migrations';
+export { createOrganization, createProject, createPackage, createPackageFile, upsertHelmMetadataCache } from './writers';

@@ -1,0 +1,78 @@
+import type { Sql } from '@meridian/db';
+import type { Logger } from '@meridian/logger';
+import type { QueueSet, SiteRole } from '@meridian/queue';
+import type { BlobStorage } from '@meridian/storage';
+import { derive, type ReplicatorDefinition } from './replicator';
+
+/** Tunables with production defaults; tests and benches shrink them. */
+export interface GeoSettings {
+  /** events read per cursor batch */
+  eventBatchSize: number;
+  /** a gap not filled after this long is dropped (upstream: 1 h) */
+  gapTimeoutMs: number;
+  /** model ids per consistency batch and type (upstream: 10,000) */
+  consistencyBatchSize: number;
+  /** how long one run of a looping job (cursor, registry sync, consistency) may work */
+  runBudgetMs: number;
+  /** registry sync: pause between refills while work remains */
+  registrySyncIntervalMs: number;
+  /** secondaries silent for longer block event pruning (upstream: 10 min) */
+  secondaryStaleMs: number;
+  /** events deleted per prune run (upstream: 50,000) */
+  pruneLimit: number;
+  /** overrides every type's sync timeout when set */
+  syncTimeoutMs?: number | undefined;
+}
+
+export const DEFAULT_GEO_SETTINGS: GeoSettings = {
+  eventBatchSize: 1_000,
+  gapTimeoutMs: 60 * 60_000,
+  consistencyBatchSize: 10_000,
+  runBudgetMs: 20_000,
+  registrySyncIntervalMs: 100,
+  secondaryStaleMs: 10 * 60_000,
+  pruneLimit: 50_000,
+};
+
+/** What geo jobs need at run time. `trackingSql` exists on secondaries only. */
+export interface GeoContext {
+  role: SiteRole;
+  siteName: string;
+  replicators: readonly ReplicatorDefinition[];
+  /** primary: the main database; secondary: a read-only view of the primary's */
+  mainSql: Sql;
+  trackingSql: Sql | undefined;
+  storage: BlobStorage;
+  queues: QueueSet;
+  logger: Logger;
+  /** HS256 key of transfer tokens (GEO_SHARED_SECRET) */
+  secret: string | undefined;
+  primaryUrl: string;
+  settings: GeoSettings;
+  /** per-queue global concurrency from configuration (QUEUE_GLOBAL_CONCURRENCY) */
+  capacityOverrides?: Record<string, number> | undefined;
+}
+
+export class GeoConfigurationError extends Error {
+  override readonly name = 'GeoConfigurationError';
+}
+
+export function requireTracking(context: GeoContext): Sql {
+  if (!context.trackingSql) throw new GeoConfigurationError('this job runs on a secondary site with a tracking database');
+  return context.trackingSql;
+}
+
+export function requireSecret(context: GeoContext): string {
+  if (!context.secret) throw new GeoConfigurationError('GEO_SHARED_SECRET is not set');
+  return context.secret;
+}
+
+export function replicatorNamed(context: GeoContext, name: string): ReplicatorDefinition | undefined {
+  return context.replicators.find((r) => r.name === name);
+}
+
+/** A type's sync capacity: the configured global concurrency of its queue, else its definition's. */
+export function capacityOf(context: GeoContext, definition: ReplicatorDefinition): number {
+  const d = derive(definition);
+  return context.capacityOverrides?.[d.syncQueue] ?? d.capacity;
+}

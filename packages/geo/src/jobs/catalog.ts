@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import { defineJob, defineSchedule, type JobDefinition, type ScheduleDefinition } from '@meridian/queue';
+import { derive, type ReplicatorDefinition } from '../replicator';
+
+const once = { attempts: 1, removeOnComplete: { count: 50 }, removeOnFail: { count: 200 } };
+const empty = z.object({}).strict();
+
+// Looping jobs run one at a time per site (global concurrency 1); their state is in PostgreSQL,
+// so a lost or duplicated job only delays work.
+export const eventCursorJob = defineJob({
+  queue: 'geo.event_cursor',
+  description: "applies the primary's geo events to this secondary's registries",
+  payload: empty,
+  roles: ['secondary'],
+  options: once,
+  globalConcurrency: 1,
+});
+
+export const registrySyncJob = defineJob({
+  queue: 'geo.registry_sync',
+  description: 'enqueues syncs for pending and retry-due registries, within each type’s free capacity',
+  payload: empty,
+  roles: ['secondary'],
+  options: once,
+  globalConcurrency: 1,
+});
+
+export const registryConsistencyJob = defineJob({
+  queue: 'geo.registry_consistency',
+  description: 'walks each type’s id space: backfills missing registries, removes orphans, records laps',
+  payload: empty,
+  roles: ['secondary'],
+  options: once,
+  globalConcurrency: 1,
+});
+
+export const syncTimeoutJob = defineJob({
+  queue: 'geo.sync_timeout',
+  description: 'fails syncs whose heartbeat stopped so they are retried',
+  payload: empty,
+  roles: ['secondary'],
+  options: once,
+  globalConcurrency: 1,
+});
+
+export const statusReportJob = defineJob({
+  queue: 'geo.status_report',
+  description: 'tells the primary how far this secondary’s event cursor got (for pruning)',
+  payload: empty,
+  roles: ['secondary'],
+  options: once,
+  globalConcurrency: 1,
+});
+
+export const eventPruneJob = defineJob({
+  queue: 'geo.event_prune',
+  description: 'deletes geo events every secondary has processed',
+  payload: empty,
+  roles: ['primary'],
+  options: once,
+  globalConcurrency: 1,
+});
+
+export const syncPayload = z.object({ modelId: z.string().regex(/^[1-9]\d{0,18}$/, 'a positive integer id') });
+
+/** One sync queue per replicator; its capacity is a global concurrency shared by every pod. */
+export function syncJob(definition: ReplicatorDefinition): JobDefinition<typeof syncPayload> {
+  const d = derive(definition);
+  return defineJob({
+    queue: d.syncQueue,
+    description: `downloads one ${definition.titles.singular} from the primary`,
+    payload: syncPayload,
+    roles: ['secondary'],
+    // Retries are the registry's business (backoff in PostgreSQL); finished jobs are dropped so a
+    // later resync can reuse the deterministic job id.
+    options: { attempts: 1, removeOnComplete: true, removeOnFail: true },
+    concurrency: d.capacity,
+    globalConcurrency: d.capacity,
+  });
+}
+
+/**
+ * Deterministic per attempt generation: a registry is never queued twice for the same attempt,
+ * while a retry (retry_count went up) is not blocked by a job a crashed worker still "holds"
+ * until BullMQ's stall check; the loser of such a race finds the registry started and skips.
+ */
+export function syncJobId(definition: ReplicatorDefinition, modelId: bigint, retryCount = 0): string {
+  return `${definition.name}-${modelId}-r${retryCount}`;
+}
+
+export function geoCatalog(replicators: readonly ReplicatorDefinition[]): JobDefinition[] {
+  return [eventCursorJob, registrySyncJob, registryConsistencyJob, syncTimeoutJob, statusReportJob, eventPruneJob, ...replicators.map(syncJob)];
+}
+
+export interface GeoCadence {
+  eventCursorMs: number;
+  registrySyncMs: number;
+  consistencyMs: number;
+  syncTimeoutCheckMs: number;
+  statusReportMs: number;
+}
+
+export const DEFAULT_GEO_CADENCE: GeoCadence = {
+  eventCursorMs: 1_000,
+  registrySyncMs: 5_000,
+  consistencyMs: 60_000,
+  syncTimeoutCheckMs: 60_000,
+  statusReportMs: 30_000,
+};
+
+export function geoSchedules(cadence: GeoCadence = DEFAULT_GEO_CADENCE): ScheduleDefinition[] {
+  return [
+    defineSchedule({ id: 'geo-event-cursor', job: eventCursorJob, data: {}, every: cadence.eventCursorMs }),
+    defineSchedule({ id: 'geo-registry-sync', job: registrySyncJob, data: {}, every: cadence.registrySyncMs }),
+    defineSchedule({ id: 'geo-registry-consistency', job: registryConsistencyJob, data: {}, every: cadence.consistencyMs }),
+    defineSchedule({ id: 'geo-sync-timeout', job: syncTimeoutJob, data: {}, every: cadence.syncTimeoutCheckMs }),
+    defineSchedule({ id: 'geo-status-report', job: statusReportJob, data: {}, every: cadence.statusReportMs }),
+    defineSchedule({ id: 'geo-event-prune', job: eventPruneJob, data: {}, pattern: '*/5 * * * *' }),
+  ];
+}

@@ -1,0 +1,57 @@
+import express from 'express';
+import { z } from 'zod';
+import type { GeoContext } from './geo-context';
+import { SITE_STATUS_PATH, SITE_STATUS_SUBJECT } from './jobs/status-report';
+import { modelStore } from './registry/model-store';
+import { createRetrieveRouter, TransferAuthError, verifyTransferToken } from './transfer';
+
+const statusBody = z.object({ cursorEventId: z.string().regex(/^\d{1,19}$/) }).strict();
+const siteName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
+
+/**
+ * The primary's geo HTTP surface: the transfer endpoint (`GET /api/v1/geo/retrieve/…`) and the
+ * secondaries' status reports (`POST /api/v1/geo/sites/:site/status`), both authenticated by
+ * short-lived HS256 tokens signed with GEO_SHARED_SECRET.
+ */
+export function createGeoPrimaryRouter(context: GeoContext & { secret: string }): express.Router {
+  const router = express.Router();
+  const byName = new Map(context.replicators.map((r) => [r.name, r]));
+  router.use(
+    createRetrieveRouter({
+      secret: context.secret,
+      storage: context.storage,
+      logger: context.logger,
+      knownReplicables: () => [...byName.keys()],
+      lookup: async (replicable, id) => {
+        const definition = byName.get(replicable);
+        const model = definition ? await modelStore(definition).lookup(context.mainSql, id) : undefined;
+        return model ? { blobPath: model.blobPath, checksum: model.checksum } : undefined;
+      },
+    }),
+  );
+  router.post(SITE_STATUS_PATH, express.json({ limit: '4kb' }), async (req, res) => {
+    const header = req.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    try {
+      verifyTransferToken(token, { secret: context.secret, ...SITE_STATUS_SUBJECT });
+    } catch (error) {
+      if (error instanceof TransferAuthError) {
+        res.status(401).json({ code: 'unauthorized', reason: error.reason });
+        return;
+      }
+      throw error;
+    }
+    const site = siteName.safeParse(req.params.site);
+    const body = statusBody.safeParse(req.body);
+    if (!site.success || !body.success) {
+      res.status(400).json({ code: 'bad_request', message: 'expected a site slug and {"cursorEventId": "<digits>"}' });
+      return;
+    }
+    await context.mainSql`
+      insert into geo_secondary_sites (site_name, cursor_event_id, reported_at)
+      values (${site.data}, ${body.data.cursorEventId}, now())
+      on conflict (site_name) do update set cursor_event_id = excluded.cursor_event_id, reported_at = excluded.reported_at`;
+    res.status(204).end();
+  });
+  return router;
+}

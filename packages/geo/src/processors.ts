@@ -1,0 +1,35 @@
+import { registerProcessor, type ProcessorRegistration } from '@meridian/queue';
+import type { GeoContext } from './geo-context';
+import {
+  eventCursorJob,
+  eventPruneJob,
+  registryConsistencyJob,
+  registrySyncJob,
+  statusReportJob,
+  syncJob,
+  syncTimeoutJob,
+} from './jobs/catalog';
+import { runEventCursor } from './jobs/event-cursor';
+import { runEventPrune } from './jobs/event-prune';
+import { runRegistryConsistency } from './jobs/registry-consistency';
+import { runRegistrySync } from './jobs/registry-sync';
+import { runStatusReport } from './jobs/status-report';
+import { syncBlob } from './jobs/sync-blob';
+import { runSyncTimeout } from './jobs/sync-timeout';
+
+/** The geo processors of this site's role (the worker filters by role as well). */
+export function geoProcessors(context: GeoContext): ProcessorRegistration[] {
+  if (context.role === 'primary') return [registerProcessor(eventPruneJob, () => runEventPrune(context))];
+  return [
+    registerProcessor(eventCursorJob, () => runEventCursor(context)),
+    registerProcessor(registrySyncJob, () => runRegistrySync(context)),
+    registerProcessor(registryConsistencyJob, () => runRegistryConsistency(context)),
+    registerProcessor(syncTimeoutJob, () => runSyncTimeout(context)),
+    registerProcessor(statusReportJob, () => runStatusReport(context)),
+    ...context.replicators.map((definition) =>
+      registerProcessor(syncJob(definition), ({ modelId }, { logger, signal }) =>
+        syncBlob(context, definition, BigInt(modelId), { logger, signal }),
+      ),
+    ),
+  ];
+}

@@ -1,0 +1,158 @@
+import type { Sql, TransactionSql } from '@meridian/db';
+import { derive, type ReplicatorDefinition } from '../replicator';
+
+export const RegistryState = { pending: 0, started: 1, synced: 2, failed: 3 } as const;
+export type RegistryStateName = keyof typeof RegistryState;
+
+/** Upstream caps: retries wait at most 1 h (+ delay(1)), or 4 h when the file is missing on the primary. */
+export const MAX_RETRY_WAIT_SECONDS = 3_600;
+export const MISSING_ON_PRIMARY_MAX_RETRY_WAIT_SECONDS = 4 * 3_600;
+
+type Db = Sql | TransactionSql;
+
+const ids = (values: readonly bigint[]) => values.map(String);
+
+/**
+ * SQL over one replicator's registry table. Every transition is one statement so concurrent
+ * workers never interleave a read-modify-write.
+ */
+export function registryStore(definition: ReplicatorDefinition) {
+  const d = derive(definition);
+  const table = d.registryTable;
+  const fk = d.modelIdColumn;
+  return {
+    names: d,
+
+    /** created events and consistency: new rows start pending; existing rows are left alone */
+    async insertPending(db: Db, modelIds: readonly bigint[]): Promise<bigint[]> {
+      if (modelIds.length === 0) return [];
+      const rows = await db<{ id: bigint }[]>`
+        insert into ${db(table)} (${db(fk)})
+        select unnest(${ids(modelIds)}::bigint[])
+        on conflict (${db(fk)}) do nothing
+        returning ${db(fk)} as id`;
+      return rows.map((r) => r.id);
+    },
+
+    /**
+     * A mutable blob changed on the primary: (re)mark it pending whatever its state, resetting
+     * retries; a sync running right now will then fail its `synced` update and leave it pending.
+     */
+    async markPending(db: Db, modelIds: readonly bigint[]): Promise<bigint[]> {
+      if (modelIds.length === 0) return [];
+      const rows = await db<{ id: bigint }[]>`
+        insert into ${db(table)} (${db(fk)})
+        select unnest(${ids(modelIds)}::bigint[])
+        on conflict (${db(fk)}) do update
+          set state = 0, retry_count = 0, retry_at = null, last_synced_at = null, sync_heartbeat_at = null,
+              missing_on_primary = false, verification_state = 0
+        returning ${db(fk)} as id`;
+      return rows.map((r) => r.id);
+    },
+
+    /** Removes registries and records their blobs for deletion, in the caller's transaction. */
+    async remove(db: Db, modelIds: readonly bigint[], blobPaths: ReadonlyMap<bigint, string | null> = new Map()): Promise<number> {
+      if (modelIds.length === 0) return 0;
+      const removed = await db<{ id: bigint; blob_path: string | null }[]>`
+        delete from ${db(table)} where ${db(fk)} = any(${ids(modelIds)}::bigint[])
+        returning ${db(fk)} as id, blob_path`;
+      const known = new Map(removed.map((r) => [r.id, r.blob_path]));
+      // A delete event can arrive for a blob this site never registered (or whose registry is
+      // already gone): its path still comes with the event, so the file is removed anyway.
+      const deletions = modelIds.map((id) => ({
+        replicable_name: definition.name,
+        model_id: id.toString(),
+        blob_path: blobPaths.get(id) ?? known.get(id) ?? null,
+      }));
+      await db`insert into geo_pending_deletions ${db(deletions, 'replicable_name', 'model_id', 'blob_path')}`;
+      return removed.length;
+    },
+
+    /**
+     * pending or failed → started. Undefined when the row is gone, already synced (a duplicate
+     * job) or held by another sync: the caller then does nothing.
+     */
+    async start(db: Db, modelId: bigint): Promise<{ retryCount: number } | undefined> {
+      const [row] = await db<{ retry_count: number }[]>`
+        update ${db(table)} set state = 1, last_synced_at = now(), sync_heartbeat_at = now()
+        where ${db(fk)} = ${modelId.toString()} and state in (0, 3)
+        returning retry_count`;
+      return row ? { retryCount: row.retry_count } : undefined;
+    },
+
+    async heartbeat(db: Db, modelId: bigint): Promise<void> {
+      await db`update ${db(table)} set sync_heartbeat_at = now() where ${db(fk)} = ${modelId.toString()} and state = 1`;
+    },
+
+    /** started → synced, only if nothing marked it pending meanwhile (the race guard). */
+    async synced(db: Db, modelId: bigint, blobPath: string): Promise<boolean> {
+      const rows = await db`
+        update ${db(table)}
+        set state = 2, retry_count = 0, retry_at = null, last_sync_failure = null, missing_on_primary = false,
+            sync_heartbeat_at = null, blob_path = ${blobPath}
+        where ${db(fk)} = ${modelId.toString()} and state = 1`;
+      return rows.count === 1;
+    },
+
+    /** started → failed with the upstream backoff (longer cap when the primary lacks the file). */
+    async failed(db: Db, modelId: bigint, message: string, options: { missingOnPrimary?: boolean } = {}): Promise<boolean> {
+      const cap = options.missingOnPrimary ? MISSING_ON_PRIMARY_MAX_RETRY_WAIT_SECONDS : MAX_RETRY_WAIT_SECONDS;
+      const rows = await db`
+        update ${db(table)}
+        set state = 3, retry_count = retry_count + 1,
+            retry_at = now() + make_interval(secs => geo_retry_delay_seconds(retry_count + 1, ${cap})),
+            last_sync_failure = ${message.slice(0, 255)}, missing_on_primary = ${options.missingOnPrimary ?? false},
+            sync_heartbeat_at = null
+        where ${db(fk)} = ${modelId.toString()} and state = 1`;
+      return rows.count === 1;
+    },
+
+    /** Work for the registry sync: pending first (by model id), then failed rows whose retry is due. */
+    async needingSync(db: Db, limit: number): Promise<Array<{ id: bigint; retryCount: number }>> {
+      if (limit <= 0) return [];
+      const pending = await db<{ id: bigint; retry_count: number }[]>`
+        select ${db(fk)} as id, retry_count from ${db(table)} where state = 0 order by ${db(fk)} limit ${limit}`;
+      const out = pending.map((r) => ({ id: r.id, retryCount: r.retry_count }));
+      if (out.length < limit) {
+        const due = await db<{ id: bigint; retry_count: number }[]>`
+          select ${db(fk)} as id, retry_count from ${db(table)}
+          where state = 3 and (retry_at is null or retry_at <= now())
+          order by retry_at nulls first limit ${limit - out.length}`;
+        out.push(...due.map((r) => ({ id: r.id, retryCount: r.retry_count })));
+      }
+      return out;
+    },
+
+    /** started rows whose heartbeat is older than the timeout → failed, retried with backoff. */
+    async failTimedOut(db: Db, timeoutMs: number): Promise<number> {
+      const rows = await db`
+        update ${db(table)}
+        set state = 3, retry_count = retry_count + 1,
+            retry_at = now() + make_interval(secs => geo_retry_delay_seconds(retry_count + 1, ${MAX_RETRY_WAIT_SECONDS})),
+            last_sync_failure = ${`sync timed out: no progress for ${Math.round(timeoutMs / 1000)} s (worker killed or stuck)`},
+            sync_heartbeat_at = null
+        where state = 1 and coalesce(sync_heartbeat_at, last_synced_at, created_at) < now() - make_interval(secs => ${timeoutMs / 1000})`;
+      return rows.count;
+    },
+
+    async get(db: Db, modelId: bigint) {
+      const [row] = await db<RegistryRow[]>`
+        select ${db(fk)} as model_id, state, retry_count, retry_at, last_synced_at, last_sync_failure, missing_on_primary, blob_path
+        from ${db(table)} where ${db(fk)} = ${modelId.toString()}`;
+      return row;
+    },
+  };
+}
+
+export interface RegistryRow {
+  model_id: bigint;
+  state: number;
+  retry_count: number;
+  retry_at: Date | null;
+  last_synced_at: Date | null;
+  last_sync_failure: string | null;
+  missing_on_primary: boolean;
+  blob_path: string | null;
+}
+
+export type RegistryStore = ReturnType<typeof registryStore>;

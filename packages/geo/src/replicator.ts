@@ -1,0 +1,91 @@
+import type { FlagDefinition } from '@meridian/db';
+
+/**
+ * What an engineer writes to make a blob type replicable. Everything else (tables, queues, jobs,
+ * status fields, metrics, flags) is derived from it; there is no other per-type code.
+ */
+export interface ReplicatorDefinition {
+  /** singular snake_case replicable name: events, queues, URLs, flags (`package_file`) */
+  readonly name: string;
+  /** plural snake_case: status fields and metrics (`package_files`) */
+  readonly plural: string;
+  readonly titles: { readonly singular: string; readonly plural: string };
+  /** the model table in the main database, with a bigint primary key `id` */
+  readonly table: string;
+  /** column holding the blob's path relative to the storage root */
+  readonly blobPathColumn: string;
+  /** column holding the SHA-256 (hex) the primary recorded when it wrote the blob, if any */
+  readonly checksumColumn?: string;
+  /** mutable blobs are rewritten in place: an update re-syncs them */
+  readonly mutable: boolean;
+  /**
+   * Selective sync: SQL expression giving the organization id of a row of `table` aliased as
+   * `alias` (e.g. a scalar subquery through projects). Undefined = not organization-scoped.
+   */
+  organizationIdSql?(alias: string): string;
+  /** sync jobs running at once across every worker pod (BullMQ global concurrency); default 10 */
+  readonly capacity?: number;
+  /** a sync without a heartbeat for this long is failed and retried; default 15 min */
+  readonly syncTimeoutMs?: number;
+}
+
+const SNAKE = /^[a-z][a-z0-9_]{0,40}$/;
+
+export function defineReplicator(definition: ReplicatorDefinition): ReplicatorDefinition {
+  for (const [key, value] of [['name', definition.name], ['plural', definition.plural], ['table', definition.table], ['blobPathColumn', definition.blobPathColumn]] as const) {
+    if (!SNAKE.test(value)) throw new Error(`replicator ${definition.name}: ${key} "${value}" must be snake_case`);
+  }
+  if (definition.checksumColumn !== undefined && !SNAKE.test(definition.checksumColumn)) {
+    throw new Error(`replicator ${definition.name}: checksumColumn must be snake_case`);
+  }
+  if (definition.capacity !== undefined && (!Number.isInteger(definition.capacity) || definition.capacity < 1)) {
+    throw new Error(`replicator ${definition.name}: capacity must be a positive integer`);
+  }
+  return definition;
+}
+
+/** Names Meridian derives from a definition; one place so SQL, queues and metrics agree. */
+export interface DerivedNames {
+  registryTable: string;
+  /** the registry's column holding the model id */
+  modelIdColumn: string;
+  statesTable: string;
+  syncQueue: string;
+  replicationFlag: string;
+  capacity: number;
+  syncTimeoutMs: number;
+}
+
+export const DEFAULT_CAPACITY = 10;
+export const DEFAULT_SYNC_TIMEOUT_MS = 15 * 60_000;
+
+export function derive(definition: ReplicatorDefinition): DerivedNames {
+  return {
+    registryTable: `${definition.name}_registry`,
+    modelIdColumn: `${definition.name}_id`,
+    statesTable: `${definition.name}_states`,
+    syncQueue: `geo.sync.${definition.name}`,
+    replicationFlag: `geo_${definition.name}_replication`,
+    capacity: definition.capacity ?? DEFAULT_CAPACITY,
+    syncTimeoutMs: definition.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS,
+  };
+}
+
+export function replicationFlag(definition: ReplicatorDefinition): FlagDefinition {
+  return {
+    name: derive(definition).replicationFlag,
+    description: `replicate ${definition.titles.plural} to secondary sites`,
+    defaultEnabled: true,
+  };
+}
+
+/** Rejects two replicators with one name, plural or table. */
+export function assertDistinct(replicators: readonly ReplicatorDefinition[]): void {
+  for (const key of ['name', 'plural', 'table'] as const) {
+    const seen = new Set<string>();
+    for (const r of replicators) {
+      if (seen.has(r[key])) throw new Error(`two replicators share ${key} "${r[key]}"`);
+      seen.add(r[key]);
+    }
+  }
+}
