@@ -4,7 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { createOrganization, createPackage, createPackageFile, createProject } from '@meridian/cell-models';
 import { processEventBatch, registryStore, RegistryState, setSelectiveSyncOrganizations, runRegistryConsistency, syncBlob } from '@meridian/geo';
 import { packageFileReplicator } from '@meridian/replicator-package-files';
+import { setFlag } from '@meridian/db';
 import { waitFor } from '@meridian/testing';
+import { siteFlags } from '../../src';
 import { startGeoHarness, type GeoHarness } from './geo-harness';
 
 const registry = registryStore(packageFileReplicator);
@@ -159,5 +161,21 @@ describe('geo replication: failures, gaps, backoff, selective sync', () => {
     expect(await registry.get(h.secondary.trackingSql!, inA)).toBeUndefined();
     expect(existsSync(path.join(h.secondaryRoot, pathA))).toBe(false);
     expect((await registry.get(h.secondary.trackingSql!, inB))?.state).toBe(RegistryState.pending);
+    await setSelectiveSyncOrganizations(h.secondary.trackingSql!, []);
+  });
+
+  it('a disabled replication flag stops new registries; enabling it backfills through consistency', async () => {
+    await setFlag(h.primary.mainSql, siteFlags(), 'geo_package_file_replication', false);
+    try {
+      const id = await rawRow('packages/flag-off');
+      await processEventBatch(h.secondary.geo);
+      expect(await registry.get(h.secondary.trackingSql!, id)).toBeUndefined();
+      expect((await runRegistryConsistency(h.secondary.geo)).created).toBe(0);
+      await setFlag(h.primary.mainSql, siteFlags(), 'geo_package_file_replication', true);
+      await runRegistryConsistency(h.secondary.geo);
+      expect((await registry.get(h.secondary.trackingSql!, id))?.state).toBe(RegistryState.pending);
+    } finally {
+      await setFlag(h.primary.mainSql, siteFlags(), 'geo_package_file_replication', true);
+    }
   });
 });

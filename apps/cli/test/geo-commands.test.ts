@@ -1,0 +1,78 @@
+import { createTestDatabase, type TestDatabase } from '@meridian/testing';
+import { runCli, EXIT_USAGE, type CliIo } from '../src';
+
+function captureIo(env: Record<string, string | undefined>): CliIo & { stdout: () => string; stderr: () => string } {
+  let out = '';
+  let err = '';
+  return { env, isTty: false, out: (t) => void (out += t), err: (t) => void (err += t), stdout: () => out, stderr: () => err };
+}
+
+describe('meridian geo', () => {
+  const dbs: TestDatabase[] = [];
+  let primary: Record<string, string>;
+  let secondary: Record<string, string>;
+  beforeAll(async () => {
+    for (let i = 0; i < 3; i++) dbs.push(await createTestDatabase('mgeocli'));
+    primary = { DATABASE_URL: dbs[0]!.url, GEO_TRACKING_DATABASE_URL: dbs[1]!.url, TOPOLOGY_DATABASE_URL: dbs[2]!.url };
+    secondary = { ...primary, SITE_ROLE: 'secondary', SITE_NAME: 'secondary' };
+    expect(await runCli(['db', 'migrate'], captureIo(primary))).toBe(0);
+  });
+  afterAll(async () => {
+    for (const db of dbs) await db.drop();
+  });
+
+  it('status --json prints upstream field names per type', async () => {
+    const io = captureIo(secondary);
+    expect(await runCli(['geo', 'status', '--json'], io)).toBe(0);
+    const status = JSON.parse(io.stdout()) as Record<string, unknown>;
+    expect(status).toMatchObject({
+      role: 'secondary',
+      package_files_count: 0,
+      package_files_registry_count: 0,
+      package_files_synced_count: 0,
+      package_files_failed_count: 0,
+      package_files_synced_in_percentage: 0,
+      packages_helm_metadata_caches_count: 0,
+      cursor_last_event_id: 0,
+    });
+  });
+
+  it('status prints a table a person can read', async () => {
+    const io = captureIo(secondary);
+    expect(await runCli(['geo', 'status'], io)).toBe(0);
+    expect(io.stdout()).toMatch(/type\s+primary\s+registry\s+pending\s+started\s+synced\s+failed\s+synced %/);
+    expect(io.stdout()).toContain('Helm Metadata Caches');
+  });
+
+  it('selective-sync set/show/clear round-trips, and rejects bad ids with exit 2', async () => {
+    expect(await runCli(['geo', 'selective-sync', 'set', '3,7'], captureIo(secondary))).toBe(0);
+    const show = captureIo(secondary);
+    expect(await runCli(['geo', 'selective-sync', 'show', '--json'], show)).toBe(0);
+    expect(JSON.parse(show.stdout())).toEqual({ organizationIds: [3, 7] });
+    const bad = captureIo(secondary);
+    expect(await runCli(['geo', 'selective-sync', 'set', '3,x'], bad)).toBe(EXIT_USAGE);
+    expect(bad.stderr()).toContain('positive organization ids');
+    expect(await runCli(['geo', 'selective-sync', 'clear'], captureIo(secondary))).toBe(0);
+  });
+
+  it('secondary-only commands refuse a primary configuration with exit 2', async () => {
+    const io = captureIo(primary);
+    expect(await runCli(['geo', 'selective-sync', 'show'], io)).toBe(EXIT_USAGE);
+    expect(io.stderr()).toContain('SITE_ROLE=secondary');
+  });
+
+  it('sites remove of an unknown site is a usage error', async () => {
+    const io = captureIo(primary);
+    expect(await runCli(['geo', 'sites', 'remove', 'nowhere'], io)).toBe(EXIT_USAGE);
+    expect(io.stderr()).toContain('no secondary named "nowhere"');
+  });
+
+  it('lists the geo replication flags and toggles one', async () => {
+    expect(await runCli(['flags', 'disable', 'geo_package_file_replication'], captureIo(primary))).toBe(0);
+    const list = captureIo(primary);
+    expect(await runCli(['flags', 'list', '--json'], list)).toBe(0);
+    const flags = JSON.parse(list.stdout()) as Array<{ name: string; enabled: boolean }>;
+    expect(flags.find((f) => f.name === 'geo_package_file_replication')?.enabled).toBe(false);
+    expect(flags.find((f) => f.name === 'geo_packages_helm_metadata_cache_replication')?.enabled).toBe(true);
+  });
+});
