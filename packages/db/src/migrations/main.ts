@@ -1,4 +1,5 @@
 import type { Migration } from '../migration';
+import { SITE_HEARTBEATS_SQL } from './shared';
 
 // Core steps of a cell's main database. Feature packages (geo, claims) contribute their own.
 export const mainMigrations: Migration[] = [
@@ -13,11 +14,6 @@ export const mainMigrations: Migration[] = [
   },
   {
     name: '0002_site_heartbeats',
-    sql: `
-      create table site_heartbeats (
-        site_name text primary key,
-        role text not null check (role in ('primary', 'secondary')),
-        beat_at timestamptz not null
-      );`,
+    sql: SITE_HEARTBEATS_SQL,
   },
 ];

@@ -178,4 +178,22 @@ describe('geo replication: failures, gaps, backoff, selective sync', () => {
       await setFlag(h.primary.mainSql, siteFlags(), 'geo_package_file_replication', true);
     }
   });
+
+  it('a synced that races a new pending leaves the registry pending (synced once more later)', async () => {
+    const id = await rawRow('packages/racy');
+    await registry.insertPending(h.secondary.trackingSql!, [id]);
+    expect(await registry.start(h.secondary.trackingSql!, id)).toEqual({ retryCount: 0 });
+    // the blob changes on the primary while the download runs: the cursor marks it pending again
+    await registry.markPending(h.secondary.trackingSql!, [id]);
+    expect(await registry.synced(h.secondary.trackingSql!, id, 'packages/racy')).toBe(false);
+    expect((await registry.get(h.secondary.trackingSql!, id))?.state).toBe(RegistryState.pending);
+    // and a failure racing the same way does not hide the new pending either
+    await registry.start(h.secondary.trackingSql!, id);
+    await registry.markPending(h.secondary.trackingSql!, [id]);
+    expect(await registry.failed(h.secondary.trackingSql!, id, 'boom')).toBe(false);
+    expect((await registry.get(h.secondary.trackingSql!, id))?.state).toBe(RegistryState.pending);
+    // a second start while one sync holds the row is refused
+    await registry.start(h.secondary.trackingSql!, id);
+    expect(await registry.start(h.secondary.trackingSql!, id)).toBeUndefined();
+  });
 });
