@@ -72,6 +72,10 @@ export const configSchema = z.object({
   /** overrides every type's sync timeout (a sync with no heartbeat for this long is failed) */
   GEO_SYNC_TIMEOUT_MS: integer(1_000, 7 * 86_400_000).optional(),
   GEO_STATUS_REPORT_INTERVAL_MS: integer(1_000, 3_600_000).default(30_000),
+  /** blobs per sync job (downloaded one after another; registry updates paid once per job) */
+  GEO_SYNC_BATCH_SIZE: integer(1, 1_000).default(50),
+  /** model ids per registry-consistency batch (upstream: 10,000) */
+  GEO_CONSISTENCY_BATCH_SIZE: integer(100, 1_000_000).default(10_000),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -20,6 +20,10 @@ export interface GeoSettings {
   secondaryStaleMs: number;
   /** events deleted per prune run (upstream: 50,000) */
   pruneLimit: number;
+  /** model ids per sync job: registry updates and job overhead are paid once per batch */
+  syncBatchSize: number;
+  /** how long a replication flag read is reused (the flag is checked for every blob) */
+  flagCacheMs: number;
   /** overrides every type's sync timeout when set */
   syncTimeoutMs?: number | undefined;
 }
@@ -32,6 +36,8 @@ export const DEFAULT_GEO_SETTINGS: GeoSettings = {
   registrySyncIntervalMs: 100,
   secondaryStaleMs: 10 * 60_000,
   pruneLimit: 50_000,
+  flagCacheMs: 1_000,
+  syncBatchSize: 50,
 };
 
 /** What geo jobs need at run time. `trackingSql` exists on secondaries only. */

@@ -18,7 +18,7 @@ export { geoCatalog, geoSchedules, DEFAULT_GEO_CADENCE, type GeoCadence, syncJob
 export { processEventBatch, runEventCursor } from './jobs/event-cursor';
 export { runConsistencyBatch, runRegistryConsistency, lastCompletedLaps, type LapInfo } from './jobs/registry-consistency';
 export { fillSyncQueue, runRegistrySync } from './jobs/registry-sync';
-export { syncBlob, type SyncOutcome } from './jobs/sync-blob';
+export { syncBlob, syncBlobs, type SyncOutcome } from './jobs/sync-blob';
 export { runSyncTimeout } from './jobs/sync-timeout';
 export { runEventPrune } from './jobs/event-prune';
 export { runStatusReport, cursorPosition } from './jobs/status-report';

@@ -14,7 +14,7 @@ import { runEventPrune } from './jobs/event-prune';
 import { runRegistryConsistency } from './jobs/registry-consistency';
 import { runRegistrySync } from './jobs/registry-sync';
 import { runStatusReport } from './jobs/status-report';
-import { syncBlob } from './jobs/sync-blob';
+import { syncBlobs } from './jobs/sync-blob';
 import { runSyncTimeout } from './jobs/sync-timeout';
 
 /** The geo processors of this site's role (the worker filters by role as well). */
@@ -27,9 +27,12 @@ export function geoProcessors(context: GeoContext): ProcessorRegistration[] {
     registerProcessor(syncTimeoutJob, () => runSyncTimeout(context)),
     registerProcessor(statusReportJob, () => runStatusReport(context)),
     ...context.replicators.map((definition) =>
-      registerProcessor(syncJob(definition), ({ modelId }, { logger, signal }) =>
-        syncBlob(context, definition, BigInt(modelId), { logger, signal }),
-      ),
+      registerProcessor(syncJob(definition), async ({ modelIds }, { logger, signal }) => {
+        const outcomes = await syncBlobs(context, definition, modelIds.map((id) => BigInt(id)), { logger, signal });
+        const tally: Record<string, number> = {};
+        for (const outcome of outcomes.values()) tally[outcome] = (tally[outcome] ?? 0) + 1;
+        return tally;
+      }),
     ),
   ];
 }

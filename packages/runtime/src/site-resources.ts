@@ -82,7 +82,13 @@ export async function openSiteResources(
     logger,
     secret: config.GEO_SHARED_SECRET,
     primaryUrl: config.PRIMARY_API_URL,
-    settings: { ...DEFAULT_GEO_SETTINGS, syncTimeoutMs: config.GEO_SYNC_TIMEOUT_MS, ...options.geoSettings },
+    settings: {
+      ...DEFAULT_GEO_SETTINGS,
+      syncTimeoutMs: config.GEO_SYNC_TIMEOUT_MS,
+      syncBatchSize: config.GEO_SYNC_BATCH_SIZE,
+      consistencyBatchSize: config.GEO_CONSISTENCY_BATCH_SIZE,
+      ...options.geoSettings,
+    },
     capacityOverrides: config.QUEUE_GLOBAL_CONCURRENCY,
   };
   return {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { defineJob, defineSchedule, type JobDefinition, type ScheduleDefinition } from '@meridian/queue';
 import { derive, type ReplicatorDefinition } from '../replicator';
@@ -61,7 +62,9 @@ export const eventPruneJob = defineJob({
   globalConcurrency: 1,
 });
 
-export const syncPayload = z.object({ modelId: z.string().regex(/^[1-9]\d{0,18}$/, 'a positive integer id') });
+const modelId = z.string().regex(/^[1-9]\d{0,18}$/, 'a positive integer id');
+/** A sync job carries up to 1,000 model ids of one type, downloaded one after another. */
+export const syncPayload = z.object({ modelIds: z.array(modelId).min(1).max(1_000) }).strict();
 
 /** One sync queue per replicator; its capacity is a global concurrency shared by every pod. */
 export function syncJob(definition: ReplicatorDefinition): JobDefinition<typeof syncPayload> {
@@ -80,12 +83,14 @@ export function syncJob(definition: ReplicatorDefinition): JobDefinition<typeof 
 }
 
 /**
- * Deterministic per attempt generation: a registry is never queued twice for the same attempt,
- * while a retry (retry_count went up) is not blocked by a job a crashed worker still "holds"
- * until BullMQ's stall check; the loser of such a race finds the registry started and skips.
+ * Deterministic per batch and attempt generation: the same registries at the same retry counts
+ * are never queued twice, while a retry (retry_count went up) is not blocked by a job that a
+ * crashed worker still "holds" until BullMQ's stall check. Overlapping batches are harmless:
+ * starting a registry is atomic, so the second job finds it started and skips it.
  */
-export function syncJobId(definition: ReplicatorDefinition, modelId: bigint, retryCount = 0): string {
-  return `${definition.name}-${modelId}-r${retryCount}`;
+export function syncJobId(definition: ReplicatorDefinition, targets: ReadonlyArray<{ id: bigint; retryCount: number }>): string {
+  const key = targets.map((t) => `${t.id}:${t.retryCount}`).join(',');
+  return `${definition.name}-${createHash('sha1').update(key).digest('hex').slice(0, 20)}`;
 }
 
 export function geoCatalog(replicators: readonly ReplicatorDefinition[]): JobDefinition[] {

@@ -11,18 +11,22 @@ export interface SyncTarget {
   retryCount: number;
 }
 
-export async function enqueueSyncs(context: GeoContext, definition: ReplicatorDefinition, targets: ReadonlyArray<bigint | SyncTarget>): Promise<void> {
-  if (targets.length === 0) return;
+/** Splits targets into jobs of at most `syncBatchSize` ids and adds them; returns the jobs added. */
+export async function enqueueSyncs(context: GeoContext, definition: ReplicatorDefinition, targets: ReadonlyArray<bigint | SyncTarget>): Promise<number> {
+  if (targets.length === 0) return 0;
   const list = targets.map((t) => (typeof t === 'bigint' ? { id: t, retryCount: 0 } : t));
   const job = syncJob(definition);
   const queue = context.queues.get(job);
-  for (let i = 0; i < list.length; i += 1_000) {
-    await queue.addBulk(
-      list.slice(i, i + 1_000).map(({ id, retryCount }) => ({
-        name: job.queue,
-        data: { modelId: id.toString() },
-        opts: { ...job.options, jobId: syncJobId(definition, id, retryCount) },
-      })),
-    );
+  const size = Math.max(1, context.settings.syncBatchSize);
+  const jobs = [];
+  for (let i = 0; i < list.length; i += size) {
+    const batch = list.slice(i, i + size);
+    jobs.push({
+      name: job.queue,
+      data: { modelIds: batch.map((t) => t.id.toString()) },
+      opts: { ...job.options, jobId: syncJobId(definition, batch) },
+    });
   }
+  for (let i = 0; i < jobs.length; i += 500) await queue.addBulk(jobs.slice(i, i + 500));
+  return jobs.length;
 }

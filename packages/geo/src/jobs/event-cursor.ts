@@ -1,8 +1,9 @@
-import { isFlagEnabled, type TransactionSql } from '@meridian/db';
+import { replicationEnabled } from '../replication-enabled';
+import type { TransactionSql } from '@meridian/db';
 import { replicatorNamed, requireTracking, type GeoContext } from '../geo-context';
 import { modelStore } from '../registry/model-store';
 import { registryStore } from '../registry/registry-store';
-import { replicationFlag, type ReplicatorDefinition } from '../replicator';
+import type { ReplicatorDefinition } from '../replicator';
 import { selectiveSyncOrganizations } from '../selective-sync';
 import { enqueueSyncs } from './enqueue-syncs';
 import { processPendingDeletions } from './pending-deletions';
@@ -61,7 +62,7 @@ async function applyEvents(context: GeoContext, tx: TransactionSql, events: read
       await registry.remove(tx, [...deletedIds], paths);
     }
     const changed = list.filter((e) => (e.event_name === 'created' || e.event_name === 'updated') && !deletedIds.has(modelIdOf(e)));
-    if (changed.length === 0 || !(await isFlagEnabled(context.mainSql, replicationFlag(definition)))) continue;
+    if (changed.length === 0 || !(await replicationEnabled(context, definition))) continue;
     const candidates = [...new Set(changed.map(modelIdOf))];
     const inScope = await modelStore(definition).inScope(context.mainSql, candidates, organizations);
     const wanted = candidates.filter((id) => inScope.has(id));

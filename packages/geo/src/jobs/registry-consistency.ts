@@ -1,8 +1,8 @@
-import { isFlagEnabled } from '@meridian/db';
+import { replicationEnabled } from '../replication-enabled';
 import { requireTracking, type GeoContext } from '../geo-context';
 import { modelStore } from '../registry/model-store';
 import { registryStore } from '../registry/registry-store';
-import { replicationFlag, type ReplicatorDefinition } from '../replicator';
+import type { ReplicatorDefinition } from '../replicator';
 import { selectiveSyncOrganizations } from '../selective-sync';
 import { processPendingDeletions } from './pending-deletions';
 
@@ -56,7 +56,7 @@ export async function runConsistencyBatch(context: GeoContext, definition: Repli
       const tracked = (
         await tx<{ id: bigint }[]>`select ${tx(fk)} as id from ${tx(table)} where ${tx(fk)} between ${from.toString()} and ${to.toString()}`
       ).map((r) => r.id);
-      created = (await registry.insertPending(tx, difference(wanted, new Set(tracked)))).length;
+      created = await registry.insertPendingCount(tx, difference(wanted, new Set(tracked)));
       removed = await registry.remove(tx, difference(tracked, new Set(wanted)));
       if (sourceMore || destinationMore) {
         await tx`
@@ -86,7 +86,7 @@ export async function runRegistryConsistency(context: GeoContext): Promise<{ cre
   for (;;) {
     let again = false;
     for (const definition of context.replicators) {
-      if (!(await isFlagEnabled(context.mainSql, replicationFlag(definition)))) continue;
+      if (!(await replicationEnabled(context, definition))) continue;
       const result = await runConsistencyBatch(context, definition);
       totals.created += result.created;
       totals.removed += result.removed;

@@ -1,14 +1,15 @@
-import { isFlagEnabled } from '@meridian/db';
+import { replicationEnabled } from '../replication-enabled';
 import { capacityOf, requireTracking, type GeoContext } from '../geo-context';
 import { registryStore } from '../registry/registry-store';
-import { replicationFlag, type ReplicatorDefinition } from '../replicator';
-import { syncJob, syncJobId } from './catalog';
+import type { ReplicatorDefinition } from '../replicator';
+import { syncJob } from './catalog';
 import { enqueueSyncs } from './enqueue-syncs';
 
 /**
- * Fills one type's sync queue up to its free capacity (capacity − jobs waiting or running):
- * pending registries first, then failed ones whose retry is due, oldest first. Job ids are
- * deterministic, and ids already waiting are skipped, so nothing is queued twice.
+ * Fills one type's sync queue up to its free capacity: capacity − (sync jobs waiting or running),
+ * each new job carrying up to `syncBatchSize` registries — pending first (by model id), then
+ * failed ones whose retry is due, oldest first. Ids already in a waiting job are skipped, and job
+ * ids are deterministic, so nothing is queued twice.
  */
 export async function fillSyncQueue(context: GeoContext, definition: ReplicatorDefinition): Promise<{ added: number; backlog: boolean }> {
   const tracking = requireTracking(context);
@@ -16,13 +17,19 @@ export async function fillSyncQueue(context: GeoContext, definition: ReplicatorD
   const capacity = capacityOf(context, definition);
   const counts = await queue.getJobCounts('waiting', 'active', 'prioritized');
   const queued = (counts.waiting ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0);
-  const free = capacity - queued;
-  if (free <= 0) return { added: 0, backlog: true };
-  const waiting = new Set((await queue.getWaiting(0, Math.max(0, counts.waiting ?? 0))).map((job) => job.id));
-  const candidates = await registryStore(definition).needingSync(tracking, free + waiting.size);
-  const fresh = candidates.filter((c) => !waiting.has(syncJobId(definition, c.id, c.retryCount))).slice(0, free);
+  const freeJobs = capacity - queued;
+  if (freeJobs <= 0) return { added: 0, backlog: true };
+  // Only waiting jobs: a running job's registries are `started` and never selected, and an
+  // "active" job of a crashed worker must not keep its registries from being retried.
+  const queuedIds = new Set<string>();
+  for (const job of await queue.getJobs(['waiting', 'prioritized'], 0, Math.max(0, queued))) {
+    for (const id of (job.data as { modelIds?: string[] }).modelIds ?? []) queuedIds.add(id);
+  }
+  const wanted = freeJobs * Math.max(1, context.settings.syncBatchSize);
+  const candidates = await registryStore(definition).needingSync(tracking, wanted + queuedIds.size);
+  const fresh = candidates.filter((c) => !queuedIds.has(c.id.toString())).slice(0, wanted);
   await enqueueSyncs(context, definition, fresh);
-  return { added: fresh.length, backlog: candidates.length >= free + waiting.size };
+  return { added: fresh.length, backlog: candidates.length >= wanted + queuedIds.size };
 }
 
 /** The scheduled job: refills every enabled type's queue until nothing is left or the budget ends. */
@@ -32,7 +39,7 @@ export async function runRegistrySync(context: GeoContext): Promise<{ added: num
   for (;;) {
     let backlog = false;
     for (const definition of context.replicators) {
-      if (!(await isFlagEnabled(context.mainSql, replicationFlag(definition)))) continue;
+      if (!(await replicationEnabled(context, definition))) continue;
       const result = await fillSyncQueue(context, definition);
       added += result.added;
       backlog ||= result.backlog;

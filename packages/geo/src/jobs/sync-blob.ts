@@ -1,15 +1,14 @@
-import { isFlagEnabled } from '@meridian/db';
 import type { Logger } from '@meridian/logger';
 import { UnsafePathError } from '@meridian/storage';
 import { requireSecret, requireTracking, type GeoContext } from '../geo-context';
 import { modelStore } from '../registry/model-store';
 import { registryStore } from '../registry/registry-store';
-import { replicationFlag, type ReplicatorDefinition } from '../replicator';
+import { replicationEnabled } from '../replication-enabled';
+import { derive, type ReplicatorDefinition } from '../replicator';
 import { downloadBlob, FileMissingOnPrimaryError, RemoteNotFoundError, TransferHttpError } from '../transfer';
 
 export type SyncOutcome = 'synced' | 'failed' | 'skipped' | 'superseded';
 
-const HEARTBEAT_EVERY_MS = 10_000;
 
 function describe(error: unknown): string {
   if (error instanceof TransferHttpError) return `primary answered HTTP ${error.status}${error.code ? ` (${error.code})` : ''}`;
@@ -17,77 +16,108 @@ function describe(error: unknown): string {
   return String(error);
 }
 
+function failureOf(error: unknown): { message: string; missingOnPrimary: boolean } {
+  if (error instanceof FileMissingOnPrimaryError) return { message: 'the file is missing on the primary', missingOnPrimary: true };
+  if (error instanceof RemoteNotFoundError) return { message: 'the record no longer exists on the primary', missingOnPrimary: false };
+  if (error instanceof UnsafePathError) return { message: `refused an unsafe blob path: ${error.message}`, missingOnPrimary: false };
+  return { message: describe(error), missingOnPrimary: false };
+}
+
 /**
- * start → download → synced | failed. Every attempt that started ends in synced or failed, even
- * when something unexpected throws; `synced` only applies while the row is still `started`, so a
- * change on the primary during the download (the row went pending) wins and syncs again.
+ * Syncs a batch of one type's blobs: start all (one statement) → download each, one after
+ * another → synced (one statement) | failed (per blob). Every registry this call started ends
+ * in synced or failed, even when something unexpected throws; `synced` only applies while the row
+ * is still `started`, so a change on the primary during the download (the row went pending)
+ * wins and the blob is synced again. Returns each id's outcome.
  */
+export async function syncBlobs(
+  context: GeoContext,
+  definition: ReplicatorDefinition,
+  modelIds: readonly bigint[],
+  options: { logger?: Logger; signal?: AbortSignal } = {},
+): Promise<Map<bigint, SyncOutcome>> {
+  const tracking = requireTracking(context);
+  const logger = options.logger ?? context.logger;
+  const registry = registryStore(definition);
+  const outcomes = new Map<bigint, SyncOutcome>(modelIds.map((id) => [id, 'skipped']));
+  if (!(await replicationEnabled(context, definition))) return outcomes;
+  const held = await registry.startMany(tracking, modelIds); // gone, synced, or held elsewhere → skipped
+  if (held.size === 0) return outcomes;
+
+  const open = new Set(held.keys());
+  const fail = async (id: bigint, message: string, missingOnPrimary = false) => {
+    open.delete(id);
+    outcomes.set(id, 'failed');
+    await registry.failed(tracking, id, message, { missingOnPrimary });
+  };
+  // Long batches and large blobs: beat well within the sweeper's timeout while work progresses.
+  const beatEveryMs = Math.min(10_000, (context.settings.syncTimeoutMs ?? derive(definition).syncTimeoutMs) / 4);
+  let lastBeat = Date.now();
+  const beat = () => {
+    if (Date.now() - lastBeat < beatEveryMs) return;
+    lastBeat = Date.now();
+    void registry.heartbeat(tracking, [...open]).catch((error: unknown) => logger.warn({ err: error }, 'sync heartbeat failed'));
+  };
+  try {
+    const models = new Map((await modelStore(definition).lookupMany(context.mainSql, [...held.keys()])).map((m) => [m.id, m]));
+    const done: Array<{ id: bigint; blobPath: string }> = [];
+    for (const id of held.keys()) {
+      if (options.signal?.aborted) break;
+      const model = models.get(id);
+      if (!model) {
+        await fail(id, 'the record no longer exists on the primary');
+        continue;
+      }
+      const t0 = Date.now();
+      try {
+        const result = await downloadBlob({
+          primaryUrl: context.primaryUrl,
+          secret: requireSecret(context),
+          replicable: definition.name,
+          id,
+          storage: context.storage,
+          destinationPath: model.blobPath,
+          expectedSha256: model.checksum,
+          ...(options.signal ? { signal: options.signal } : {}),
+          onProgress: beat,
+        });
+        done.push({ id, blobPath: model.blobPath });
+        logger.debug({ replicable: definition.name, modelId: id, bytes: result.size, ms: Date.now() - t0 }, 'blob downloaded');
+      } catch (error) {
+        const { message, missingOnPrimary } = failureOf(error);
+        logger.warn({ replicable: definition.name, modelId: id, reason: message, missingOnPrimary }, 'blob sync failed');
+        await fail(id, message, missingOnPrimary);
+      }
+      beat();
+    }
+    const synced = await registry.syncedMany(tracking, done);
+    for (const { id, blobPath } of done) {
+      open.delete(id);
+      if (synced.has(id)) {
+        outcomes.set(id, 'synced');
+        continue;
+      }
+      outcomes.set(id, 'superseded');
+      // Deleted while we downloaded: the file we just wrote belongs to nobody.
+      if (!(await registry.get(tracking, id))) await context.storage.remove(blobPath);
+      logger.info({ replicable: definition.name, modelId: id }, 'blob changed or was deleted during the sync; left for the next sync');
+    }
+    return outcomes;
+  } finally {
+    // anything still held (an exception, an abort): never leave a registry `started`
+    for (const id of open) {
+      outcomes.set(id, 'failed');
+      await registry.failed(tracking, id, options.signal?.aborted ? 'sync aborted (worker shutting down)' : 'unknown error during sync').catch(() => undefined);
+    }
+  }
+}
+
+/** One blob: `syncBlobs` with a single id. */
 export async function syncBlob(
   context: GeoContext,
   definition: ReplicatorDefinition,
   modelId: bigint,
   options: { logger?: Logger; signal?: AbortSignal } = {},
 ): Promise<SyncOutcome> {
-  const tracking = requireTracking(context);
-  const logger = options.logger ?? context.logger;
-  const registry = registryStore(definition);
-  if (!(await isFlagEnabled(context.mainSql, replicationFlag(definition)))) return 'skipped';
-  const started = await registry.start(tracking, modelId);
-  if (!started) return 'skipped'; // gone, already synced, or another worker has it
-
-  let outcome: SyncOutcome | undefined;
-  let lastBeat = Date.now();
-  const t0 = Date.now();
-  try {
-    const model = await modelStore(definition).lookup(context.mainSql, modelId);
-    if (!model) {
-      await registry.failed(tracking, modelId, 'the record no longer exists on the primary');
-      outcome = 'failed';
-      return outcome;
-    }
-    const result = await downloadBlob({
-      primaryUrl: context.primaryUrl,
-      secret: requireSecret(context),
-      replicable: definition.name,
-      id: modelId,
-      storage: context.storage,
-      destinationPath: model.blobPath,
-      expectedSha256: model.checksum,
-      ...(options.signal ? { signal: options.signal } : {}),
-      onProgress: () => {
-        // large blobs: keep the sync-timeout sweeper away while bytes keep flowing
-        if (Date.now() - lastBeat < HEARTBEAT_EVERY_MS) return;
-        lastBeat = Date.now();
-        void registry.heartbeat(tracking, modelId).catch((error: unknown) => logger.warn({ err: error }, 'sync heartbeat failed'));
-      },
-    });
-    if (await registry.synced(tracking, modelId, model.blobPath)) {
-      outcome = 'synced';
-      logger.debug({ replicable: definition.name, modelId, bytes: result.size, ms: Date.now() - t0 }, 'blob synced');
-    } else {
-      outcome = 'superseded';
-      // Deleted while we downloaded: the file we just wrote belongs to nobody.
-      if (!(await registry.get(tracking, modelId))) await context.storage.remove(model.blobPath);
-      logger.info({ replicable: definition.name, modelId }, 'blob changed or was deleted during the sync; left for the next sync');
-    }
-    return outcome;
-  } catch (error) {
-    const missing = error instanceof FileMissingOnPrimaryError;
-    const message = missing
-      ? 'the file is missing on the primary'
-      : error instanceof RemoteNotFoundError
-        ? 'the record no longer exists on the primary'
-        : error instanceof UnsafePathError
-          ? `refused an unsafe blob path: ${error.message}`
-          : describe(error);
-    await registry.failed(tracking, modelId, message, { missingOnPrimary: missing });
-    outcome = 'failed';
-    logger.warn({ replicable: definition.name, modelId, reason: message, missingOnPrimary: missing }, 'blob sync failed');
-    return outcome;
-  } finally {
-    if (outcome === undefined) {
-      // something threw past the handlers above (e.g. the registry update itself): never leave `started`
-      await registry.failed(tracking, modelId, 'unknown error during sync').catch(() => undefined);
-    }
-  }
+  return (await syncBlobs(context, definition, [modelId], options)).get(modelId) ?? 'skipped';
 }

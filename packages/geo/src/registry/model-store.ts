@@ -27,6 +27,14 @@ export function modelStore(definition: ReplicatorDefinition) {
       return row ? { id: row.id, blobPath: row.blob_path, checksum: row.checksum } : undefined;
     },
 
+    async lookupMany(sql: Sql, ids: readonly bigint[]): Promise<ModelBlob[]> {
+      if (ids.length === 0) return [];
+      const rows = await sql<{ id: bigint; blob_path: string; checksum: string | null }[]>`
+        select m.id, m.${sql(path)} as blob_path, ${checksum ? sql`m.${sql(checksum)}` : sql`null::text`} as checksum
+        from ${sql(table)} m where m.id = any(${ids.map(String)}::bigint[])`;
+      return rows.map((row) => ({ id: row.id, blobPath: row.blob_path, checksum: row.checksum }));
+    },
+
     /** ids among `ids` that exist and are in scope */
     async inScope(sql: Sql, ids: readonly bigint[], organizations: readonly bigint[]): Promise<Set<bigint>> {
       if (ids.length === 0) return new Set();

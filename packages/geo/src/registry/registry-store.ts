@@ -35,6 +35,26 @@ export function registryStore(definition: ReplicatorDefinition) {
     },
 
     /**
+     * Bulk backfill (consistency): the same effect as insertPending, returning only the count.
+     * A plain INSERT is tried first inside a savepoint (no per-row conflict check, no RETURNING:
+     * the fast path for large backfills); only if a concurrent writer (the event cursor) inserted
+     * one of the ids meanwhile does it fall back to ON CONFLICT DO NOTHING.
+     */
+    async insertPendingCount(tx: TransactionSql, modelIds: readonly bigint[]): Promise<number> {
+      if (modelIds.length === 0) return 0;
+      const values = ids(modelIds);
+      try {
+        const result = await tx.savepoint((sp) => sp`insert into ${sp(table)} (${sp(fk)}) select unnest(${values}::bigint[])`);
+        return result.count;
+      } catch (error) {
+        if ((error as { code?: string }).code !== '23505') throw error;
+        const result = await tx`
+          insert into ${tx(table)} (${tx(fk)}) select unnest(${values}::bigint[]) on conflict (${tx(fk)}) do nothing`;
+        return result.count;
+      }
+    },
+
+    /**
      * A mutable blob changed on the primary: (re)mark it pending whatever its state, resetting
      * retries; a sync running right now will then fail its `synced` update and leave it pending.
      */
@@ -69,29 +89,48 @@ export function registryStore(definition: ReplicatorDefinition) {
     },
 
     /**
-     * pending or failed → started. Undefined when the row is gone, already synced (a duplicate
-     * job) or held by another sync: the caller then does nothing.
+     * pending or failed → started, for a batch in one statement. Returns the ids this caller now
+     * holds with their retry counts; ids that are gone, already synced (a duplicate job) or held
+     * by another sync are left out, and the caller does nothing for them.
      */
-    async start(db: Db, modelId: bigint): Promise<{ retryCount: number } | undefined> {
-      const [row] = await db<{ retry_count: number }[]>`
+    async startMany(db: Db, modelIds: readonly bigint[]): Promise<Map<bigint, number>> {
+      if (modelIds.length === 0) return new Map();
+      const rows = await db<{ id: bigint; retry_count: number }[]>`
         update ${db(table)} set state = 1, last_synced_at = now(), sync_heartbeat_at = now()
-        where ${db(fk)} = ${modelId.toString()} and state in (0, 3)
-        returning retry_count`;
-      return row ? { retryCount: row.retry_count } : undefined;
+        where ${db(fk)} = any(${ids(modelIds)}::bigint[]) and state in (0, 3)
+        returning ${db(fk)} as id, retry_count`;
+      return new Map(rows.map((r) => [r.id, r.retry_count]));
     },
 
-    async heartbeat(db: Db, modelId: bigint): Promise<void> {
-      await db`update ${db(table)} set sync_heartbeat_at = now() where ${db(fk)} = ${modelId.toString()} and state = 1`;
+    async start(db: Db, modelId: bigint): Promise<{ retryCount: number } | undefined> {
+      const retryCount = (await this.startMany(db, [modelId])).get(modelId);
+      return retryCount === undefined ? undefined : { retryCount };
     },
 
-    /** started → synced, only if nothing marked it pending meanwhile (the race guard). */
     async synced(db: Db, modelId: bigint, blobPath: string): Promise<boolean> {
-      const rows = await db`
-        update ${db(table)}
+      return (await this.syncedMany(db, [{ id: modelId, blobPath }])).has(modelId);
+    },
+
+    async heartbeat(db: Db, modelIds: bigint | readonly bigint[]): Promise<void> {
+      const list = typeof modelIds === 'bigint' ? [modelIds] : modelIds;
+      if (list.length === 0) return;
+      await db`update ${db(table)} set sync_heartbeat_at = now() where ${db(fk)} = any(${ids(list)}::bigint[]) and state = 1`;
+    },
+
+    /**
+     * started → synced for a batch in one statement, only where nothing marked the row pending
+     * meanwhile (the race guard). Returns the ids that became synced.
+     */
+    async syncedMany(db: Db, done: ReadonlyArray<{ id: bigint; blobPath: string }>): Promise<Set<bigint>> {
+      if (done.length === 0) return new Set();
+      const rows = await db<{ id: bigint }[]>`
+        update ${db(table)} r
         set state = 2, retry_count = 0, retry_at = null, last_sync_failure = null, missing_on_primary = false,
-            sync_heartbeat_at = null, blob_path = ${blobPath}
-        where ${db(fk)} = ${modelId.toString()} and state = 1`;
-      return rows.count === 1;
+            sync_heartbeat_at = null, blob_path = d.blob_path
+        from (select unnest(${done.map((d) => d.id.toString())}::bigint[]) as id, unnest(${done.map((d) => d.blobPath)}::text[]) as blob_path) d
+        where r.${db(fk)} = d.id and r.state = 1
+        returning r.${db(fk)} as id`;
+      return new Set(rows.map((r) => r.id));
     },
 
     /** started → failed with the upstream backoff (longer cap when the primary lacks the file). */

@@ -19,8 +19,9 @@ export const geoCoreMainMigrations: Migration[] = [
         payload jsonb not null,
         created_at timestamptz not null default now()
       );
-      -- counts of model rows per replicable, spread over ${COUNTER_SLOTS} slots so concurrent writers rarely
-      -- touch the same row; read with sum(). Metrics never COUNT(*) a model table.
+      -- counts of model rows per replicable, one slot per connection (pg_backend_pid % ${COUNTER_SLOTS}) so
+      -- concurrent writers rarely touch the same row and never deadlock; read with sum().
+      -- Metrics never COUNT(*) a model table.
       create table geo_replicable_counts (
         replicable_name text not null,
         slot smallint not null,
@@ -47,7 +48,7 @@ function replicatorMainMigration(r: ReplicatorDefinition): Migration {
     : `o.${path} is distinct from n.${path}`;
   const count = (sign: string, rows: string) => `
         insert into geo_replicable_counts (replicable_name, slot, n)
-        select '${name}', floor(random() * ${COUNTER_SLOTS})::smallint, ${sign}count(*) from ${rows} having count(*) > 0
+        select '${name}', (pg_backend_pid() % ${COUNTER_SLOTS})::smallint, ${sign}count(*) from ${rows} having count(*) > 0
         on conflict (replicable_name, slot) do update set n = geo_replicable_counts.n + excluded.n;`;
   return {
     name: `geo/${r.name}/0001_states_and_events`,

@@ -75,7 +75,7 @@ export const geoCoreTrackingMigrations: Migration[] = [
         organization_id bigint primary key
       );
 
-      -- registry rows per state, kept by triggers (spread over ${COUNTER_SLOTS} slots); read with sum()
+      -- registry rows per state, kept by triggers (one slot per connection, ${COUNTER_SLOTS} slots); read with sum()
       create table geo_registry_counts (
         replicable_name text not null,
         state smallint not null,
@@ -90,10 +90,12 @@ function registryMigration(r: ReplicatorDefinition): Migration {
   const d = derive(r);
   const reg = d.registryTable;
   const name = r.name.replace(/'/g, "''");
+  // One counter slot per connection (pg_backend_pid) and rows locked in state order: concurrent
+  // statements either touch different slots or queue in the same order, so they never deadlock.
   const bump = (rows: string) => `
         insert into geo_registry_counts (replicable_name, state, slot, n)
-        select '${name}', state, floor(random() * ${COUNTER_SLOTS})::smallint, sum(delta) from (${rows}) changes
-        group by state having sum(delta) <> 0
+        select '${name}', state, (pg_backend_pid() % ${COUNTER_SLOTS})::smallint, sum(delta) from (${rows}) changes
+        group by state having sum(delta) <> 0 order by state
         on conflict (replicable_name, state, slot) do update set n = geo_registry_counts.n + excluded.n;`;
   return {
     name: `geo/${r.name}/0001_registry`,
@@ -132,7 +134,7 @@ function registryMigration(r: ReplicatorDefinition): Migration {
         elsif tg_op = 'DELETE' then
           ${bump('select state, -1 as delta from old_rows')}
         else
-          ${bump('select state, 1 as delta from new_rows union all select state, -1 from old_rows')}
+          ${bump('select n.state, 1 as delta from new_rows n join old_rows o on o.id = n.id where o.state <> n.state union all select o.state, -1 from new_rows n join old_rows o on o.id = n.id where o.state <> n.state')}
         end if;
         return null;
       end $$;

@@ -22,6 +22,8 @@ export interface GeoHarness {
   trackingDb: TestDatabase;
   primaryUrl: string;
   primaryPort: number;
+  /** transfers the primary is serving right now, and the most at once since the last reset */
+  transfers: { inFlight: number; max: number };
   /** environment for a secondary app process (worker, scheduler) sharing this harness's stores */
   secondaryEnv(overrides?: Record<string, string>): Record<string, string>;
   primaryRoot: string;
@@ -60,9 +62,17 @@ export async function startGeoHarness(options: { geoSettings?: Partial<GeoSettin
       ...options.env,
     }),
     logger,
-    { redisRole: 'producer', poolSize: 4 },
+    { redisRole: 'producer', poolSize: 4, geoSettings: { flagCacheMs: 0 } },
   );
   const app = express();
+  // counts concurrent transfers, for the concurrency tests
+  const transfers = { inFlight: 0, max: 0 };
+  app.use((_req, res, next) => {
+    transfers.inFlight += 1;
+    transfers.max = Math.max(transfers.max, transfers.inFlight);
+    res.on('close', () => (transfers.inFlight -= 1));
+    next();
+  });
   for (const { path: at, router } of siteRouters(primary)) app.use(at, router);
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -85,7 +95,7 @@ export async function startGeoHarness(options: { geoSettings?: Partial<GeoSettin
   const secondary = await openSiteResources(loadConfig(secondaryEnv()), logger, {
     redisRole: 'producer',
     poolSize: 6,
-    geoSettings: options.geoSettings ?? {},
+    geoSettings: { flagCacheMs: 0, ...options.geoSettings },
   });
   let pool: WorkerPool | undefined;
   let workerRedis: Redis | undefined;
@@ -96,6 +106,7 @@ export async function startGeoHarness(options: { geoSettings?: Partial<GeoSettin
     trackingDb,
     primaryUrl,
     primaryPort: (server.address() as AddressInfo).port,
+    transfers,
     secondaryEnv,
     primaryRoot,
     secondaryRoot,

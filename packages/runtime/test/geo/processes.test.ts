@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { createOrganization, createPackage, createPackageFile, createProject } from '@meridian/cell-models';
-import { processEventBatch, registryStore, RegistryState, runRegistrySync, runSyncTimeout, typeStatuses } from '@meridian/geo';
+import { processEventBatch, registryStore, RegistryState, runRegistrySync, runSyncTimeout, syncJob, typeStatuses } from '@meridian/geo';
 import { packageFileReplicator } from '@meridian/replicator-package-files';
 import { deleteKeysWithPrefix, spawnTs, startThrottledProxy, waitFor, type SpawnedTs, type ThrottledProxy } from '@meridian/testing';
 import { startGeoHarness, type GeoHarness } from './geo-harness';
@@ -80,20 +80,25 @@ describe('geo replication with real worker processes', () => {
     await Promise.all([start(WORKER, env, 'worker started'), start(WORKER, env, 'worker started')]);
     const ids: bigint[] = [];
     for (let i = 0; i < 15; i++) ids.push(await createPackageFile(h.primary.mainSql, h.primary.storage, packageId, `c-${i}.bin`, randomBytes(300 * 1024)));
-    await processEventBatch(h.secondary.geo);
-    let maxStarted = 0;
+    // one blob per job, so 15 jobs compete for the 3 slots
+    await processEventBatch({ ...h.secondary.geo, settings: { ...h.secondary.geo.settings, syncBatchSize: 1 } });
+    h.transfers.max = 0;
+    let maxActiveJobs = 0;
+    const syncQueue = h.secondary.queues.get(syncJob(packageFileReplicator));
     await waitFor(
       async () => {
-        const [row] = await h.secondary.trackingSql!<{ started: number; synced: number }[]>`
-          select count(*) filter (where state = 1)::int as started, count(*) filter (where state = 2)::int as synced
+        maxActiveJobs = Math.max(maxActiveJobs, await syncQueue.getActiveCount());
+        const [row] = await h.secondary.trackingSql!<{ synced: number }[]>`
+          select count(*) filter (where state = 2)::int as synced
           from package_file_registry where package_file_id = any(${ids.map(String)}::bigint[])`;
-        maxStarted = Math.max(maxStarted, row!.started);
         return row!.synced === ids.length;
       },
       { timeoutMs: 60_000, intervalMs: 20, message: 'all synced' },
     );
-    expect(maxStarted).toBeGreaterThanOrEqual(1);
-    expect(maxStarted).toBeLessThanOrEqual(3);
+    // downloads the primary served at once, across both worker processes
+    expect(h.transfers.max).toBeGreaterThanOrEqual(1);
+    expect(h.transfers.max).toBeLessThanOrEqual(3);
+    expect(maxActiveJobs).toBeLessThanOrEqual(3);
   });
 
   it('flushing Redis mid-run still converges to 100 % synced', async () => {
