@@ -18,6 +18,47 @@ export interface WriteAtomicOptions {
   signal?: AbortSignal;
   /** called with the running byte count after each chunk is handed to the file */
   onProgress?: (bytes: number) => void;
+  /**
+   * the number of bytes the source must deliver (e.g. a Content-Length); any other count fails
+   * with SizeMismatchError and leaves nothing behind
+   */
+  expectedSize?: number;
+  /**
+   * false: skip the fdatasync before the rename. The caller must then call `syncFiles` on the
+   * paths before it relies on them (a batch fsyncs its files together, in parallel, which the
+   * filesystem journal can fold into far fewer flushes). Default true.
+   */
+  durable?: boolean;
+}
+
+/**
+ * One blob opened for reading: `size` comes from the open file itself (fstat), so it always
+ * matches the bytes `bytes` / `stream()` deliver, even when the path is replaced meanwhile.
+ */
+export interface OpenedBlob {
+  size: number;
+  mtimeMs: number;
+  /** the whole blob, when it was at most `readWholeUpTo` bytes (the file is then already closed) */
+  bytes?: Buffer;
+  /** exactly `size` bytes from the opened file; closes it at the end or on destroy. Call at most once. */
+  stream(): Readable;
+  /**
+   * Writes the blob's bytes (never more than `size`) to `destination` without ending it, through a
+   * few reused read buffers (no allocation per chunk), waiting for each write to be flushed, and
+   * closes the file. Resolves with the bytes written: fewer than `size` only when the file was
+   * truncated in place meanwhile. Rejects when a write fails or `destination` closes early.
+   * Use instead of `stream()`, at most once.
+   */
+  sendTo(destination: NodeJS.WritableStream): Promise<number>;
+  /** closes the file when neither `bytes` nor `stream()` is used; idempotent */
+  close(): Promise<void>;
+}
+
+export interface OpenBlobOptions {
+  /** read blobs up to this size whole into `bytes` (default 0: never) */
+  readWholeUpTo?: number;
+  /** highWaterMark of `stream()` (default 256 KiB) */
+  highWaterMark?: number;
 }
 
 /**
@@ -35,11 +76,14 @@ export interface BlobStorage {
   exists(relativePath: string): Promise<boolean>;
   /** throws BlobMissingError when missing */
   createReadStream(relativePath: string): Promise<Readable>;
+  /** opens the blob once for size + bytes (see OpenedBlob); undefined when missing or not a file */
+  open(relativePath: string, options?: OpenBlobOptions): Promise<OpenedBlob | undefined>;
   /**
    * Streams into a `.tmp-*` file in the destination directory (created as needed), fsyncs,
    * checks `expectedSha256` when given (ChecksumMismatchError), then renames over the final path.
+   * Bytes given whole (a Uint8Array) are written in one go, with the same guarantees.
    */
-  writeAtomic(relativePath: string, source: AsyncIterable<Uint8Array> | Readable, options?: WriteAtomicOptions): Promise<WriteResult>;
+  writeAtomic(relativePath: string, source: AsyncIterable<Uint8Array> | Readable | Uint8Array, options?: WriteAtomicOptions): Promise<WriteResult>;
   /** atomic too */
   write(relativePath: string, data: Uint8Array | string): Promise<WriteResult>;
   /** true when it existed */
@@ -47,5 +91,10 @@ export interface BlobStorage {
   /** streaming hex digest; BlobMissingError when missing */
   sha256(relativePath: string): Promise<string>;
   /** removes `.tmp-*` files older than `olderThanMs` (left by crashes); returns how many */
+  /**
+   * Makes written blobs durable: fdatasync of every file (in parallel) and fsync of their
+   * directories (so the renames survive a power loss). For writes made with `durable: false`.
+   */
+  syncFiles(relativePaths: readonly string[]): Promise<void>;
   sweepTemporaryFiles(olderThanMs: number): Promise<number>;
 }

@@ -29,3 +29,15 @@ export class ChecksumMismatchError extends Error {
     super(`checksum mismatch${relativePath === undefined ? '' : ` for ${JSON.stringify(relativePath)}`}: expected sha256 ${expected}, got ${actual}`);
   }
 }
+
+/** The source delivered a different number of bytes than announced; nothing was left at the final path. */
+export class SizeMismatchError extends Error {
+  override readonly name = 'SizeMismatchError';
+  constructor(
+    readonly expected: number,
+    readonly actual: number,
+    readonly relativePath?: string,
+  ) {
+    super(`size mismatch${relativePath === undefined ? '' : ` for ${JSON.stringify(relativePath)}`}: expected ${expected} bytes, got ${actual}`);
+  }
+}

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { Writable, type Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BlobStat, BlobStorage, WriteAtomicOptions, WriteResult } from './blob-storage';
-import { BlobMissingError, ChecksumMismatchError } from './errors';
+import type { BlobStat, BlobStorage, OpenBlobOptions, OpenedBlob, WriteAtomicOptions, WriteResult } from './blob-storage';
+import { BlobMissingError, ChecksumMismatchError, SizeMismatchError } from './errors';
 import { resolveInside } from './safe-path';
 import { normalizeSha256 } from './sha256';
 import { isTemporaryName, temporaryName } from './temporary-files';
@@ -13,6 +13,74 @@ import { isTemporaryName, temporaryName } from './temporary-files';
 // Chunks queue up to this much before the writer applies backpressure: large enough that the
 // network read and the disk write overlap, small enough to never hold a whole blob in memory.
 const WRITE_HIGH_WATER_MARK = 1024 * 1024;
+const READ_HIGH_WATER_MARK = 256 * 1024;
+
+// sendTo(): chunk size, and how many idle read buffers the process keeps for reuse. Reusing them
+// spares the garbage collector a fresh 1 MiB external buffer per chunk served.
+const SEND_CHUNK = 1024 * 1024;
+const SEND_POOL_LIMIT = 8;
+const SEND_IN_FLIGHT = 2;
+const sendPool: Buffer[] = [];
+
+function recycle(buffer: Buffer): void {
+  if (sendPool.length < SEND_POOL_LIMIT) sendPool.push(buffer);
+}
+
+/** OpenedBlob.sendTo for a file: read into pooled buffers, write, reuse once flushed. */
+async function sendFile(handle: FileHandle, size: number, destination: NodeJS.WritableStream): Promise<number> {
+  let position = 0;
+  const inFlight: Promise<void>[] = [];
+  let onClose!: () => void;
+  let onError!: (error: Error) => void;
+  // Like pipeline: a destination that errors or closes mid-way fails the send (and an 'error'
+  // event never goes unhandled while we write to it).
+  const closedEarly = new Promise<never>((_resolve, reject) => {
+    onClose = () => reject(new Error('the destination closed before the blob was sent'));
+    onError = reject;
+  });
+  closedEarly.catch(() => undefined);
+  destination.once('close', onClose);
+  destination.on('error', onError);
+  try {
+    while (position < size) {
+      const buffer = sendPool.pop() ?? Buffer.allocUnsafeSlow(SEND_CHUNK);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - position), position));
+      } catch (error) {
+        recycle(buffer);
+        throw error;
+      }
+      if (bytesRead === 0) {
+        recycle(buffer); // truncated in place: stop short, the caller sees the count
+        break;
+      }
+      position += bytesRead;
+      const written = new Promise<void>((resolve, reject) => {
+        destination.write(buffer.subarray(0, bytesRead), (error?: Error | null) => {
+          if (error) return reject(error);
+          // Flushed to the kernel: nothing refers to the bytes any more.
+          recycle(buffer);
+          resolve();
+        });
+      });
+      written.catch(() => undefined);
+      inFlight.push(written);
+      if (inFlight.length >= SEND_IN_FLIGHT) await Promise.race([inFlight.shift()!, closedEarly]);
+    }
+    await Promise.race([Promise.all(inFlight), closedEarly]);
+    return position;
+  } finally {
+    destination.removeListener('close', onClose);
+    destination.removeListener('error', onError);
+    await handle.close();
+  }
+}
+
+/** What the stream path rejects with on abort (Node's AbortError shape), for the whole-bytes path too. */
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' });
+}
 
 function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
@@ -28,7 +96,7 @@ async function removeQuietly(file: string): Promise<void> {
  * A Writable over an open file handle that hashes what it writes and fsyncs before it finishes,
  * so "finished" means "durable and hashed". Hashing here avoids a separate transform stage.
  */
-function hashingFileWriter(handle: FileHandle, onProgress: ((bytes: number) => void) | undefined) {
+function hashingFileWriter(handle: FileHandle, onProgress: ((bytes: number) => void) | undefined, durable: boolean) {
   const hash = createHash('sha256');
   let size = 0;
   const account = (chunk: Uint8Array): void => {
@@ -50,7 +118,9 @@ function hashingFileWriter(handle: FileHandle, onProgress: ((bytes: number) => v
       }, callback);
     },
     final(callback) {
-      // fdatasync: the data and the size, which is what a reader after a crash needs.
+      // fdatasync: the data and the size, which is what a reader after a crash needs (unless the
+      // caller syncs a whole batch later with syncFiles).
+      if (!durable) return callback();
       handle.datasync().then(() => callback(), callback);
     },
   });
@@ -95,17 +165,118 @@ export function createFilesystemStorage(rootPath: string): BlobStorage {
       await handle.close();
       throw new BlobMissingError(relativePath);
     }
-    return handle.createReadStream({ highWaterMark: 256 * 1024 });
+    return handle.createReadStream({ highWaterMark: READ_HIGH_WATER_MARK });
+  }
+
+  async function open(relativePath: string, options: OpenBlobOptions = {}): Promise<OpenedBlob | undefined> {
+    const absolute = resolve(relativePath);
+    let handle: FileHandle;
+    try {
+      handle = await fs.promises.open(absolute, 'r');
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+    try {
+      // fstat on the descriptor we read from: the size and the bytes come from one inode even when
+      // writeAtomic renames a new version over the path meanwhile.
+      const stats = await handle.stat();
+      if (!stats.isFile()) {
+        await handle.close();
+        return undefined;
+      }
+      if (stats.size <= (options.readWholeUpTo ?? 0)) {
+        const bytes = Buffer.allocUnsafe(stats.size);
+        let filled = 0;
+        while (filled < bytes.length) {
+          const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, filled);
+          if (bytesRead === 0) break; // truncated in place meanwhile: serve what is there, consistently
+          filled += bytesRead;
+        }
+        await handle.close();
+        const whole = filled === bytes.length ? bytes : bytes.subarray(0, filled);
+        return {
+          size: whole.length,
+          mtimeMs: stats.mtimeMs,
+          bytes: whole,
+          stream: () => Readable.from([whole]),
+          sendTo: (destination) =>
+            new Promise<number>((resolve, reject) => destination.write(whole, (error?: Error | null) => (error ? reject(error) : resolve(whole.length)))),
+          close: async () => undefined,
+        };
+      }
+      let used = false;
+      const use = (): void => {
+        if (used) throw new Error('OpenedBlob.stream() / sendTo() may be called once, and not after close()');
+        used = true;
+      };
+      return {
+        size: stats.size,
+        mtimeMs: stats.mtimeMs,
+        sendTo: async (destination) => {
+          use();
+          return sendFile(handle, stats.size, destination);
+        },
+        stream: () => {
+          use();
+          // `end` (inclusive) caps the stream at the size announced: never more bytes than that.
+          return handle.createReadStream({ start: 0, end: stats.size - 1, highWaterMark: options.highWaterMark ?? READ_HIGH_WATER_MARK });
+        },
+        close: async () => {
+          if (used) return;
+          used = true;
+          await handle.close();
+        },
+      };
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** writeAtomic for bytes given whole: no stream machinery, the same guarantees. */
+  async function writeWhole(relativePath: string, absolute: string, bytes: Uint8Array, expected: string | undefined, options: WriteAtomicOptions): Promise<WriteResult> {
+    const { signal } = options;
+    // Hash and size first: a wrong blob is refused before anything touches the disk.
+    const result: WriteResult = { size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
+    if (options.expectedSize !== undefined && options.expectedSize !== result.size) throw new SizeMismatchError(options.expectedSize, result.size, relativePath);
+    if (expected !== undefined && expected !== result.sha256) throw new ChecksumMismatchError(expected, result.sha256, relativePath);
+    const directory = path.dirname(absolute);
+    await fs.promises.mkdir(directory, { recursive: true });
+    if (signal?.aborted) throw abortError(signal);
+    const temporary = path.join(directory, temporaryName());
+    const handle = await fs.promises.open(temporary, 'wx');
+    let closed = false;
+    try {
+      let written = 0;
+      while (written < bytes.byteLength) {
+        const { bytesWritten } = await handle.write(bytes, written, bytes.byteLength - written, written);
+        written += bytesWritten;
+      }
+      options.onProgress?.(written);
+      if (signal?.aborted) throw abortError(signal);
+      if (options.durable !== false) await handle.datasync();
+      closed = true;
+      await handle.close();
+      if (signal?.aborted) throw abortError(signal);
+      await fs.promises.rename(temporary, absolute);
+      return result;
+    } catch (error) {
+      if (!closed) await handle.close().catch(() => undefined);
+      await removeQuietly(temporary);
+      throw error;
+    }
   }
 
   async function writeAtomic(
     relativePath: string,
-    source: AsyncIterable<Uint8Array> | Readable,
+    source: AsyncIterable<Uint8Array> | Readable | Uint8Array,
     options: WriteAtomicOptions = {},
   ): Promise<WriteResult> {
     const absolute = resolve(relativePath);
     const expected = options.expectedSha256 == null ? undefined : normalizeSha256(options.expectedSha256);
     options.signal?.throwIfAborted();
+    if (source instanceof Uint8Array) return writeWhole(relativePath, absolute, source, expected, options);
     const directory = path.dirname(absolute);
     await fs.promises.mkdir(directory, { recursive: true });
     // Same directory as the destination: rename(2) is atomic only within one filesystem.
@@ -113,11 +284,14 @@ export function createFilesystemStorage(rootPath: string): BlobStorage {
     const handle = await fs.promises.open(temporary, 'wx');
     let closed = false;
     try {
-      const writer = hashingFileWriter(handle, options.onProgress);
+      const writer = hashingFileWriter(handle, options.onProgress, options.durable !== false);
       await pipeline(source, writer.writable, options.signal ? { signal: options.signal } : {});
       closed = true;
       await handle.close();
       const result = writer.result();
+      if (options.expectedSize !== undefined && options.expectedSize !== result.size) {
+        throw new SizeMismatchError(options.expectedSize, result.size, relativePath);
+      }
       if (expected !== undefined && expected !== result.sha256) {
         throw new ChecksumMismatchError(expected, result.sha256, relativePath);
       }
@@ -162,12 +336,10 @@ export function createFilesystemStorage(rootPath: string): BlobStorage {
       return (await stat(relativePath)) !== undefined;
     },
     createReadStream,
+    open,
     writeAtomic,
     async write(relativePath, data) {
-      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-      return writeAtomic(relativePath, (async function* () {
-        yield bytes;
-      })());
+      return writeAtomic(relativePath, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     },
     async remove(relativePath) {
       const absolute = resolve(relativePath);
@@ -185,6 +357,22 @@ export function createFilesystemStorage(rootPath: string): BlobStorage {
       for await (const chunk of stream) hash.update(chunk as Buffer);
       return hash.digest('hex');
     },
+    async syncFiles(relativePaths) {
+      const files = relativePaths.map((p) => resolve(p));
+      const directories = [...new Set(files.map((f) => path.dirname(f)))];
+      // Many flushes in flight at once: the filesystem folds them into few journal commits.
+      const flush = async (target: string) => {
+        const handle = await fs.promises.open(target, 'r');
+        try {
+          await handle.datasync();
+        } finally {
+          await handle.close();
+        }
+      };
+      for (let i = 0; i < files.length; i += 64) await Promise.all(files.slice(i, i + 64).map(flush));
+      for (let i = 0; i < directories.length; i += 64) await Promise.all(directories.slice(i, i + 64).map(flush));
+    },
+
     async sweepTemporaryFiles(olderThanMs) {
       return sweepDirectory(root, Date.now() - olderThanMs);
     },

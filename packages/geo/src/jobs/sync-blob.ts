@@ -25,7 +25,9 @@ function failureOf(error: unknown): { message: string; missingOnPrimary: boolean
 
 /**
  * Syncs a batch of one type's blobs: start all (one statement) → download each, one after
- * another → synced (one statement) | failed (per blob). Every registry this call started ends
+ * another, without a per-file fsync → flush the batch's files together (parallel fdatasync +
+ * directory fsync) → synced (one statement) | failed (per blob). No registry says synced before
+ * its file is durable. Every registry this call started ends
  * in synced or failed, even when something unexpected throws; `synced` only applies while the row
  * is still `started`, so a change on the primary during the download (the row went pending)
  * wins and the blob is synced again. Returns each id's outcome.
@@ -78,6 +80,8 @@ export async function syncBlobs(
           storage: context.storage,
           destinationPath: model.blobPath,
           expectedSha256: model.checksum,
+          // the batch is made durable at once below, before any registry says synced
+          durable: false,
           ...(options.signal ? { signal: options.signal } : {}),
           onProgress: beat,
         });
@@ -89,6 +93,11 @@ export async function syncBlobs(
         await fail(id, message, missingOnPrimary);
       }
       beat();
+    }
+    try {
+      await context.storage.syncFiles(done.map((d) => d.blobPath));
+    } catch (error) {
+      for (const { id } of done.splice(0)) await fail(id, `could not flush the downloaded file: ${describe(error)}`);
     }
     const synced = await registry.syncedMany(tracking, done);
     for (const { id, blobPath } of done) {

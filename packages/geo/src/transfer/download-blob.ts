@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import type { BlobStorage } from '@meridian/storage';
 import { normalizeSha256 } from '@meridian/storage';
 import { FileMissingOnPrimaryError, RemoteNotFoundError, TransferHttpError, TransferTimeoutError } from './errors';
@@ -25,6 +27,8 @@ export interface DownloadBlobOptions {
   onProgress?: (bytes: number) => void;
   /** abort when no response or no bytes arrive for this long (default 60 s) */
   timeoutMs?: number;
+  /** false: skip the per-file fdatasync; the caller makes a batch durable with storage.syncFiles */
+  durable?: boolean;
   /** abort when the whole transfer takes longer than this (default: no limit) */
   overallTimeoutMs?: number;
 }
@@ -36,23 +40,86 @@ export interface DownloadBlobResult {
   primaryChecksum?: string;
 }
 
-async function readLimited(response: Response): Promise<string> {
-  if (response.body === null) return '';
-  const chunks: Uint8Array[] = [];
+/**
+ * One keep-alive pool per protocol for every transfer of this process: a GET reuses a warm
+ * connection instead of paying a TCP handshake (and a TLS one) per blob. Idle sockets are unref'd
+ * by the agent, so they never keep a process alive; LIFO keeps the hottest few in use.
+ */
+const AGENT_OPTIONS = { keepAlive: true, scheduling: 'lifo' } as const;
+const httpAgent = new http.Agent(AGENT_OPTIONS);
+const httpsAgent = new https.Agent(AGENT_OPTIONS);
+
+/** Bodies up to this size are read into memory and written in one go (no stream pipeline). */
+const WHOLE_BODY_LIMIT = 64 * 1024;
+
+/** Node's AbortError shape, for an abort that surfaced as a connection error. */
+function abortError(reason: unknown): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: reason }), { name: 'AbortError', code: 'ABORT_ERR' });
+}
+
+function isStaleSocketError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
+}
+
+/**
+ * Sends the GET and resolves with the response head. A pooled connection the server closed while
+ * it sat idle fails before any response: that one attempt is repeated once on a fresh connection
+ * (a GET is safe to repeat); every other error is the caller's.
+ */
+function get(url: URL, headers: http.OutgoingHttpHeaders, signal: AbortSignal, retried = false): Promise<http.IncomingMessage> {
+  const https_ = url.protocol === 'https:';
+  return new Promise<http.IncomingMessage>((resolve, reject) => {
+    const request = (https_ ? https : http).request(url, { method: 'GET', headers, agent: https_ ? httpsAgent : httpAgent });
+    const onAbort = () => request.destroy(abortError(signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    request.once('response', (response) => {
+      // From here the response owns the connection; the abort listener below destroys it instead.
+      signal.removeEventListener('abort', onAbort);
+      const onAbortResponse = () => response.destroy(abortError(signal.reason));
+      signal.addEventListener('abort', onAbortResponse, { once: true });
+      response.once('close', () => signal.removeEventListener('abort', onAbortResponse));
+      resolve(response);
+    });
+    request.once('error', (error) => {
+      signal.removeEventListener('abort', onAbort);
+      if (!retried && request.reusedSocket && !signal.aborted && isStaleSocketError(error)) resolve(get(url, headers, signal, true));
+      else reject(error);
+    });
+    if (signal.aborted) onAbort();
+    else request.end();
+  });
+}
+
+async function readLimited(response: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
   let size = 0;
-  const reader = response.body.getReader();
-  try {
-    while (size < ERROR_BODY_LIMIT) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } finally {
-    // Cancelling an unread rest frees the connection instead of leaving it half-read.
-    await reader.cancel().catch(() => undefined);
+  // Breaking out of the loop destroys the response: an unread rest never pins the connection.
+  for await (const chunk of response) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    if (size >= ERROR_BODY_LIMIT) break;
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+/** The whole (small) body; rejects when the connection ends before it is complete. */
+async function readWhole(response: http.IncomingMessage, length: number, onChunk: () => void): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    onChunk();
+  }
+  // The parser stops at Content-Length; a short body errors the stream above. Belt and braces:
+  if (size !== length) throw new Error(`the primary sent ${size} bytes instead of the announced ${length}`);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+function contentLength(response: http.IncomingMessage): number | undefined {
+  const raw = response.headers['content-length'];
+  return raw !== undefined && /^\d{1,15}$/.test(raw) ? Number(raw) : undefined;
 }
 
 function errorCode(body: string): string | undefined {
@@ -65,19 +132,21 @@ function errorCode(body: string): string | undefined {
   }
 }
 
-async function errorFor(response: Response, options: DownloadBlobOptions, url: string): Promise<Error> {
+async function errorFor(response: http.IncomingMessage, options: DownloadBlobOptions, url: string): Promise<Error> {
   const body = await readLimited(response);
   const code = errorCode(body);
-  if (response.status === 404 && code === TransferErrorCode.fileMissingOnPrimary) return new FileMissingOnPrimaryError(options.replicable, options.id);
-  if (response.status === 404 && code === TransferErrorCode.notFound) return new RemoteNotFoundError(options.replicable, options.id);
-  return new TransferHttpError(response.status, code, body.slice(0, EXCERPT_LENGTH), url);
+  const status = response.statusCode ?? 0;
+  if (status === 404 && code === TransferErrorCode.fileMissingOnPrimary) return new FileMissingOnPrimaryError(options.replicable, options.id);
+  if (status === 404 && code === TransferErrorCode.notFound) return new RemoteNotFoundError(options.replicable, options.id);
+  return new TransferHttpError(status, code, body.slice(0, EXCERPT_LENGTH), url);
 }
 
 /**
- * Pulls one blob from the primary into `destinationPath`: a fresh signed token per request, the
- * body streamed straight into an atomic write (never buffered whole), SHA-256 checked before the
- * rename. Throws FileMissingOnPrimaryError, RemoteNotFoundError, TransferHttpError,
- * TransferTimeoutError, or storage's ChecksumMismatchError / UnsafePathError.
+ * Pulls one blob from the primary into `destinationPath`: a fresh signed token per request over a
+ * pooled keep-alive connection, the body streamed straight into an atomic write (only bodies of at
+ * most 64 KiB are buffered, and written in one go), size and SHA-256 checked before the rename.
+ * Throws FileMissingOnPrimaryError, RemoteNotFoundError, TransferHttpError, TransferTimeoutError,
+ * or storage's ChecksumMismatchError / SizeMismatchError / UnsafePathError.
  */
 export async function downloadBlob(options: DownloadBlobOptions): Promise<DownloadBlobResult> {
   // Refuse a bad destination before spending a request on it.
@@ -96,24 +165,24 @@ export async function downloadBlob(options: DownloadBlobOptions): Promise<Downlo
       ? undefined
       : setTimeout(() => controller.abort(new TransferTimeoutError('overall', options.overallTimeoutMs!)), options.overallTimeoutMs);
 
-  let response: Response | undefined;
+  let response: http.IncomingMessage | undefined;
   try {
-    // Global fetch pools keep-alive connections per origin; every path below consumes or cancels
-    // the body, so the connection goes back to the pool.
-    response = await fetch(url, {
-      headers: { authorization: `Bearer ${token}`, accept: 'application/octet-stream' },
-      signal: controller.signal,
-      // The primary serves bytes itself; a redirect would carry the token elsewhere.
-      redirect: 'manual',
-    });
+    // node:http never follows redirects: a 3xx is a TransferHttpError and the token goes nowhere else.
+    response = await get(new URL(url), { authorization: `Bearer ${token}`, accept: 'application/octet-stream' }, controller.signal);
     inactivity.refresh();
-    if (response.status !== 200 || response.body === null) throw await errorFor(response, options, url);
+    if (response.statusCode !== 200) throw await errorFor(response, options, url);
 
-    const header = response.headers.get(CHECKSUM_HEADER);
-    const primaryChecksum = header ? normalizeSha256(header) : undefined;
+    const header = response.headers[CHECKSUM_HEADER];
+    const primaryChecksum = typeof header === 'string' && header !== '' ? normalizeSha256(header) : undefined;
     const expected = options.expectedSha256 ? normalizeSha256(options.expectedSha256) : primaryChecksum;
-    const written = await options.storage.writeAtomic(options.destinationPath, response.body, {
+    const length = contentLength(response);
+    // A small body is read whole and written in one go; anything else streams, never buffered whole.
+    const source =
+      length !== undefined && length <= WHOLE_BODY_LIMIT ? await readWhole(response, length, () => inactivity.refresh()) : response;
+    const written = await options.storage.writeAtomic(options.destinationPath, source, {
       ...(expected === undefined ? {} : { expectedSha256: expected }),
+      ...(length === undefined ? {} : { expectedSize: length }),
+      ...(options.durable === false ? { durable: false } : {}),
       signal: controller.signal,
       onProgress: (bytes) => {
         inactivity.refresh();
@@ -122,10 +191,14 @@ export async function downloadBlob(options: DownloadBlobOptions): Promise<Downlo
     });
     return primaryChecksum === undefined ? written : { ...written, primaryChecksum };
   } catch (error) {
-    // A body nobody started reading would pin its connection; writeAtomic cancels its own on failure.
-    if (response?.body && !response.bodyUsed) await response.body.cancel().catch(() => undefined);
-    // Surface our own timeout rather than the generic AbortError it caused.
-    if (controller.signal.aborted && controller.signal.reason instanceof TransferTimeoutError) throw controller.signal.reason;
+    // A body nobody read to the end would pin its connection; destroying it closes that one.
+    if (response !== undefined && !response.complete) response.destroy();
+    if (controller.signal.aborted) {
+      const reason: unknown = controller.signal.reason;
+      // Surface our own timeout rather than the connection error or AbortError it caused.
+      if (reason instanceof TransferTimeoutError) throw reason;
+      throw (error as Error | undefined)?.name === 'AbortError' ? error : abortError(reason);
+    }
     throw error;
   } finally {
     clearTimeout(inactivity);

@@ -1,7 +1,6 @@
-import { pipeline } from 'node:stream/promises';
 import express, { type Request, type Response } from 'express';
 import type { Logger } from '@meridian/logger';
-import { BlobMissingError, UnsafePathError, type BlobStorage } from '@meridian/storage';
+import { UnsafePathError, type BlobStorage, type OpenedBlob } from '@meridian/storage';
 import { TransferAuthError, WeakTransferSecretError } from './errors';
 import { CHECKSUM_HEADER, RETRIEVE_ROUTE, TransferErrorCode, parseReplicableId } from './retrieve-path';
 import { MIN_TRANSFER_SECRET_LENGTH, verifyTransferToken } from './transfer-token';
@@ -21,6 +20,9 @@ export interface RetrieveRouterOptions {
   lookup: (replicable: string, id: bigint) => Promise<RetrieveLookupResult | undefined>;
   knownReplicables: () => readonly string[];
 }
+
+/** Blobs up to this size are read whole and sent with the headers in one write. */
+const WHOLE_READ_LIMIT = 64 * 1024;
 
 function bearerToken(header: string | undefined): string | undefined {
   const match = header === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
@@ -78,32 +80,42 @@ export function createRetrieveRouter(options: RetrieveRouterOptions): express.Ro
 
     const missing = () =>
       fail(404, { code: TransferErrorCode.fileMissingOnPrimary, message: `${replicable} ${id} file not found` }, { blobPath: found.blobPath });
+    let blob: OpenedBlob | undefined;
     try {
-      // resolve() first: a path that leaves the root must never reach stat or open.
-      storage.resolve(found.blobPath);
-      const stat = await storage.stat(found.blobPath);
-      if (stat === undefined) return missing();
-      const stream = await storage.createReadStream(found.blobPath);
-      res.status(200);
-      res.set({
+      // open() resolves first: a path that leaves the root never reaches open(2). Size and bytes
+      // come from the one open file, so Content-Length matches the body even when the blob is
+      // replaced (renamed over) while it is being served.
+      blob = await storage.open(found.blobPath, { readWholeUpTo: WHOLE_READ_LIMIT });
+      if (blob === undefined) return missing();
+      const headers: Record<string, string> = {
         'Content-Type': 'application/octet-stream',
-        'Content-Length': String(stat.size),
+        'Content-Length': String(blob.size),
         'Cache-Control': 'no-store',
-      });
-      if (found.checksum) res.set(CHECKSUM_HEADER, found.checksum.toLowerCase());
-      if (req.method === 'HEAD') {
-        stream.destroy();
+      };
+      if (found.checksum) headers[CHECKSUM_HEADER] = found.checksum.toLowerCase();
+      res.writeHead(200, headers);
+      if (req.method === 'HEAD' || blob.bytes !== undefined) {
+        // Small blobs were read whole: headers and body leave in one write.
+        await blob.close();
+        res.end(req.method === 'HEAD' ? undefined : blob.bytes);
+      } else {
+        const socket = res.socket;
+        const sent = await blob.sendTo(res);
+        if (sent !== blob.size) {
+          // Truncated in place while being read: the body ended short of Content-Length. Closing
+          // the connection tells the client at once (instead of after its inactivity timeout).
+          socket?.destroy();
+          logger.warn({ ...context, status: 200, bytes: sent, expected: blob.size, ms: ms() }, 'geo retrieve blob shrank while being served');
+          return;
+        }
         res.end();
-        return;
       }
-      await pipeline(stream, res);
-      logger.debug({ ...context, status: 200, bytes: stat.size, ms: ms() }, 'geo retrieve served');
+      logger.debug({ ...context, status: 200, bytes: blob.size, ms: ms() }, 'geo retrieve served');
     } catch (error) {
       if (error instanceof UnsafePathError) {
         return fail(500, { code: TransferErrorCode.unsafePath, message: 'blob path is outside the storage root' }, { blobPath: found.blobPath });
       }
-      // The file vanished between stat and open (deleted or replaced): same as never there.
-      if (error instanceof BlobMissingError && !res.headersSent) return missing();
+      if (blob !== undefined) await blob.close().catch(() => undefined);
       if (res.headersSent) {
         // Mid-stream: the client sees a short body and retries; the status line is already gone.
         logger.warn({ ...context, status: 200, ms: ms(), err: error }, 'geo retrieve aborted mid-stream');

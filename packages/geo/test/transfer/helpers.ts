@@ -13,16 +13,21 @@ export const REPLICABLES = ['package_file', 'helm_metadata_cache'] as const;
 
 export interface RunningServer {
   url: string;
+  /** TCP connections accepted so far */
+  connections(): number;
   close(): Promise<void>;
 }
 
 /** Listens on an ephemeral loopback port; close() also drops keep-alive connections. */
 export async function listen(handler: http.RequestListener): Promise<RunningServer> {
   const server = http.createServer(handler);
+  let connections = 0;
+  server.on('connection', () => (connections += 1));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    connections: () => connections,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
@@ -41,7 +46,8 @@ export interface Primary extends RunningServer {
   lookups: number;
 }
 
-export async function startPrimary(root: string): Promise<Primary> {
+/** `wrapStorage` lets a test interpose on what the router does with the primary's storage. */
+export async function startPrimary(root: string, wrapStorage: (storage: BlobStorage) => BlobStorage = (s) => s): Promise<Primary> {
   const storage = createFilesystemStorage(root);
   const rows = new Map<string, RetrieveLookupResult>();
   const rawLogs: string[] = [];
@@ -51,7 +57,7 @@ export async function startPrimary(root: string): Promise<Primary> {
   app.use(
     createRetrieveRouter({
       secret: SECRET,
-      storage,
+      storage: wrapStorage(storage),
       logger,
       knownReplicables: () => REPLICABLES,
       lookup: async (replicable, id) => {
