@@ -3,13 +3,14 @@ import { z } from 'zod';
 import type { GeoContext } from './geo-context';
 import { SITE_STATUS_PATH, SITE_STATUS_SUBJECT } from './jobs/status-report';
 import { modelStore } from './registry/model-store';
-import { createRetrieveRouter, TransferAuthError, verifyTransferToken } from './transfer';
+import { createRetrieveBatchRouter, createRetrieveRouter, TransferAuthError, verifyTransferToken } from './transfer';
 
 const statusBody = z.object({ cursorEventId: z.string().regex(/^\d{1,19}$/) }).strict();
 const siteName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
 
 /**
- * The primary's geo HTTP surface: the transfer endpoint (`GET /api/v1/geo/retrieve/…`) and the
+ * The primary's geo HTTP surface: the transfer endpoints (`GET /api/v1/geo/retrieve/…` for one
+ * blob, `POST /api/v1/geo/retrieve-batch/…` for a sync job's batch) and the
  * secondaries' status reports (`POST /api/v1/geo/sites/:site/status`), both authenticated by
  * short-lived HS256 tokens signed with GEO_SHARED_SECRET.
  */
@@ -26,6 +27,19 @@ export function createGeoPrimaryRouter(context: GeoContext & { secret: string })
         const definition = byName.get(replicable);
         const model = definition ? await modelStore(definition).lookup(context.mainSql, id) : undefined;
         return model ? { blobPath: model.blobPath, checksum: model.checksum } : undefined;
+      },
+    }),
+  );
+  router.use(
+    createRetrieveBatchRouter({
+      secret: context.secret,
+      storage: context.storage,
+      logger: context.logger,
+      knownReplicables: () => [...byName.keys()],
+      lookupMany: async (replicable, ids) => {
+        const definition = byName.get(replicable);
+        const rows = definition ? await modelStore(definition).lookupMany(context.mainSql, ids) : [];
+        return new Map(rows.map((m) => [m.id, { blobPath: m.blobPath, checksum: m.checksum }]));
       },
     }),
   );

@@ -5,7 +5,7 @@ import { modelStore } from '../registry/model-store';
 import { registryStore } from '../registry/registry-store';
 import { replicationEnabled } from '../replication-enabled';
 import { derive, type ReplicatorDefinition } from '../replicator';
-import { downloadBlob, FileMissingOnPrimaryError, RemoteNotFoundError, TransferHttpError } from '../transfer';
+import { downloadBatch, FileMissingOnPrimaryError, RemoteNotFoundError, TransferHttpError } from '../transfer';
 
 export type SyncOutcome = 'synced' | 'failed' | 'skipped' | 'superseded';
 
@@ -24,8 +24,8 @@ function failureOf(error: unknown): { message: string; missingOnPrimary: boolean
 }
 
 /**
- * Syncs a batch of one type's blobs: start all (one statement) → download each, one after
- * another, without a per-file fsync → flush the batch's files together (parallel fdatasync +
+ * Syncs a batch of one type's blobs: start all (one statement) → download them in one batch
+ * request, written one after another without a per-file fsync → flush the batch's files together (parallel fdatasync +
  * directory fsync) → synced (one statement) | failed (per blob). No registry says synced before
  * its file is durable. Every registry this call started ends
  * in synced or failed, even when something unexpected throws; `synced` only applies while the row
@@ -62,37 +62,35 @@ export async function syncBlobs(
   };
   try {
     const models = new Map((await modelStore(definition).lookupMany(context.mainSql, [...held.keys()])).map((m) => [m.id, m]));
-    const done: Array<{ id: bigint; blobPath: string }> = [];
+    const targets = [];
     for (const id of held.keys()) {
-      if (options.signal?.aborted) break;
       const model = models.get(id);
-      if (!model) {
-        await fail(id, 'the record no longer exists on the primary');
-        continue;
+      if (!model) await fail(id, 'the record no longer exists on the primary');
+      else targets.push({ id, destinationPath: model.blobPath, expectedSha256: model.checksum });
+    }
+    const done: Array<{ id: bigint; blobPath: string }> = [];
+    if (targets.length > 0 && !options.signal?.aborted) {
+      // one request for the whole batch; the files are made durable together below
+      const results = await downloadBatch({
+        primaryUrl: context.primaryUrl,
+        secret: requireSecret(context),
+        replicable: definition.name,
+        targets,
+        storage: context.storage,
+        durable: false,
+        ...(options.signal ? { signal: options.signal } : {}),
+        onProgress: beat,
+      });
+      for (const target of targets) {
+        const result = results.get(target.id);
+        if (result && 'ok' in result) {
+          done.push({ id: target.id, blobPath: target.destinationPath });
+          continue;
+        }
+        const { message, missingOnPrimary } = failureOf(result?.error ?? new Error('no result'));
+        logger.warn({ replicable: definition.name, modelId: target.id, reason: message, missingOnPrimary }, 'blob sync failed');
+        await fail(target.id, message, missingOnPrimary);
       }
-      const t0 = Date.now();
-      try {
-        const result = await downloadBlob({
-          primaryUrl: context.primaryUrl,
-          secret: requireSecret(context),
-          replicable: definition.name,
-          id,
-          storage: context.storage,
-          destinationPath: model.blobPath,
-          expectedSha256: model.checksum,
-          // the batch is made durable at once below, before any registry says synced
-          durable: false,
-          ...(options.signal ? { signal: options.signal } : {}),
-          onProgress: beat,
-        });
-        done.push({ id, blobPath: model.blobPath });
-        logger.debug({ replicable: definition.name, modelId: id, bytes: result.size, ms: Date.now() - t0 }, 'blob downloaded');
-      } catch (error) {
-        const { message, missingOnPrimary } = failureOf(error);
-        logger.warn({ replicable: definition.name, modelId: id, reason: message, missingOnPrimary }, 'blob sync failed');
-        await fail(id, message, missingOnPrimary);
-      }
-      beat();
     }
     try {
       await context.storage.syncFiles(done.map((d) => d.blobPath));

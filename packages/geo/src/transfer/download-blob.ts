@@ -46,8 +46,8 @@ export interface DownloadBlobResult {
  * by the agent, so they never keep a process alive; LIFO keeps the hottest few in use.
  */
 const AGENT_OPTIONS = { keepAlive: true, scheduling: 'lifo' } as const;
-const httpAgent = new http.Agent(AGENT_OPTIONS);
-const httpsAgent = new https.Agent(AGENT_OPTIONS);
+export const httpAgent = new http.Agent(AGENT_OPTIONS);
+export const httpsAgent = new https.Agent(AGENT_OPTIONS);
 
 /** Bodies up to this size are read into memory and written in one go (no stream pipeline). */
 const WHOLE_BODY_LIMIT = 64 * 1024;

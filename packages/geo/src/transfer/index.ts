@@ -23,3 +23,6 @@ export { createRetrieveRouter, type RetrieveRouterOptions, type RetrieveLookupRe
 export { downloadBlob, DEFAULT_TRANSFER_INACTIVITY_TIMEOUT_MS, type DownloadBlobOptions, type DownloadBlobResult } from './download-blob';
 // Storage's error surfaces through downloadBlob, so callers can catch it from here too.
 export { ChecksumMismatchError } from '@meridian/storage';
+export { RETRIEVE_BATCH_ROUTE, BATCH_CONTENT_TYPE, MAX_BATCH_IDS, batchTokenId, retrieveBatchPath, type BatchFrameHeader } from './batch-framing';
+export { createRetrieveBatchRouter, type RetrieveBatchRouterOptions } from './retrieve-batch-router';
+export { downloadBatch, type BatchTarget, type BatchItemResult, type DownloadBatchOptions } from './download-batch';

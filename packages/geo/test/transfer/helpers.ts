@@ -6,7 +6,7 @@ import path from 'node:path';
 import express from 'express';
 import { createLogger } from '@meridian/logger';
 import { createFilesystemStorage, type BlobStorage } from '@meridian/storage';
-import { createRetrieveRouter, type RetrieveLookupResult } from '../../src/transfer';
+import { createRetrieveBatchRouter, createRetrieveRouter, type RetrieveLookupResult } from '../../src/transfer';
 
 export const SECRET = 'geo-transfer-test-secret-0123456789abcdef';
 export const REPLICABLES = ['package_file', 'helm_metadata_cache'] as const;
@@ -63,6 +63,23 @@ export async function startPrimary(root: string, wrapStorage: (storage: BlobStor
       lookup: async (replicable, id) => {
         primary.lookups += 1;
         return rows.get(`${replicable}:${id}`);
+      },
+    }),
+  );
+  app.use(
+    createRetrieveBatchRouter({
+      secret: SECRET,
+      storage: wrapStorage(storage),
+      logger,
+      knownReplicables: () => REPLICABLES,
+      lookupMany: async (replicable, ids) => {
+        primary.lookups += 1;
+        const out = new Map<bigint, RetrieveLookupResult>();
+        for (const id of ids) {
+          const row = rows.get(`${replicable}:${id}`);
+          if (row) out.set(id, row);
+        }
+        return out;
       },
     }),
   );

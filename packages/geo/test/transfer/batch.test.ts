@@ -1,0 +1,118 @@
+import { randomBytes, createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createFilesystemStorage, type BlobStorage } from '@meridian/storage';
+import {
+  BATCH_CONTENT_TYPE,
+  batchTokenId,
+  downloadBatch,
+  FileMissingOnPrimaryError,
+  RemoteNotFoundError,
+  retrieveBatchPath,
+  signTransferToken,
+  TransferHttpError,
+} from '../../src/transfer';
+import { listFiles, makeDirs, SECRET, startPrimary, type Dirs, type Primary } from './helpers';
+
+const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+describe('batch transfer (POST /api/v1/geo/retrieve-batch/:replicable)', () => {
+  let dirs: Dirs;
+  let primary: Primary;
+  let secondary: BlobStorage;
+  const blobs = new Map<bigint, Buffer>();
+
+  beforeAll(async () => {
+    dirs = makeDirs();
+    primary = await startPrimary(dirs.primaryRoot);
+    secondary = createFilesystemStorage(dirs.secondaryRoot);
+    // small (read whole) and large (streamed) blobs, so frames cross chunk boundaries both ways
+    for (const [id, size] of [[1n, 10], [2n, 70 * 1024], [3n, 0], [4n, 3 * 1024 * 1024], [5n, 4096]] as const) {
+      const bytes = randomBytes(size);
+      blobs.set(id, bytes);
+      await primary.storage.write(`blobs/${id}.bin`, bytes);
+      primary.rows.set(`package_file:${id}`, { blobPath: `blobs/${id}.bin`, checksum: sha(bytes) });
+    }
+    primary.rows.set('package_file:6', { blobPath: 'blobs/never-written.bin' });
+    primary.rows.set('package_file:8', { blobPath: '../../outside/secret.txt' });
+    fs.writeFileSync(path.join(dirs.outside, 'secret.txt'), 'top secret');
+  });
+  afterAll(async () => {
+    await primary.close();
+    dirs.cleanup();
+  });
+
+  const targets = (ids: bigint[]) => ids.map((id) => ({ id, destinationPath: `copy/${id}.bin` }));
+
+  it('brings every blob of the batch with identical bytes, in one request', async () => {
+    const results = await downloadBatch({ primaryUrl: primary.url, secret: SECRET, replicable: 'package_file', targets: targets([1n, 2n, 3n, 4n, 5n]), storage: secondary });
+    for (const [id, bytes] of blobs) {
+      const result = results.get(id);
+      expect(result && 'ok' in result ? result.ok.sha256 : result).toBe(sha(bytes));
+      expect(sha(fs.readFileSync(path.join(dirs.secondaryRoot, `copy/${id}.bin`)))).toBe(sha(bytes));
+    }
+  });
+
+  it('reports per-blob problems as their own errors without failing the neighbours', async () => {
+    const results = await downloadBatch({ primaryUrl: primary.url, secret: SECRET, replicable: 'package_file', targets: targets([6n, 1n, 7n, 8n, 5n]), storage: secondary });
+    const error = (id: bigint) => {
+      const r = results.get(id);
+      return r && 'error' in r ? r.error : undefined;
+    };
+    expect(error(6n)).toBeInstanceOf(FileMissingOnPrimaryError);
+    expect(error(7n)).toBeInstanceOf(RemoteNotFoundError);
+    expect(error(8n)).toBeInstanceOf(TransferHttpError);
+    expect((error(8n) as TransferHttpError).code).toBe('unsafe_path');
+    expect(results.get(1n)).toHaveProperty('ok');
+    expect(results.get(5n)).toHaveProperty('ok');
+    expect(listFiles(dirs.secondaryRoot).some((f) => f.includes('secret'))).toBe(false);
+  });
+
+  it('a checksum mismatch fails that blob only, leaves nothing at its path, and keeps the stream aligned', async () => {
+    const results = await downloadBatch({
+      primaryUrl: primary.url,
+      secret: SECRET,
+      replicable: 'package_file',
+      targets: [{ id: 4n, destinationPath: 'bad/4.bin', expectedSha256: 'a'.repeat(64) }, { id: 2n, destinationPath: 'bad/2.bin' }],
+      storage: secondary,
+    });
+    expect(results.get(4n)).toHaveProperty('error');
+    expect(fs.existsSync(path.join(dirs.secondaryRoot, 'bad/4.bin'))).toBe(false);
+    expect(results.get(2n)).toHaveProperty('ok');
+    expect(sha(fs.readFileSync(path.join(dirs.secondaryRoot, 'bad/2.bin')))).toBe(sha(blobs.get(2n)!));
+  });
+
+  it('binds the token to the exact id list: 401 for another list, 400 for bad input', async () => {
+    const post = (ids: string[], tokenIds: bigint[]) =>
+      fetch(`${primary.url}${retrieveBatchPath('package_file')}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${signTransferToken({ secret: SECRET, replicable: 'package_file', id: batchTokenId(tokenIds) })}`,
+        },
+        body: JSON.stringify({ ids }),
+      });
+    const good = await post(['1', '5'], [1n, 5n]);
+    expect(good.status).toBe(200);
+    expect(good.headers.get('content-type')).toContain(BATCH_CONTENT_TYPE);
+    await good.arrayBuffer();
+    expect((await post(['1', '5', '2'], [1n, 5n])).status).toBe(401);
+    expect((await post(['5', '1'], [1n, 5n])).status).toBe(401);
+    expect((await post(['0'], [0n])).status).toBe(400);
+    expect((await post([], [])).status).toBe(400);
+    const anonymous = await fetch(`${primary.url}${retrieveBatchPath('package_file')}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: ['1'] }),
+    });
+    expect(anonymous.status).toBe(401);
+  });
+
+  it('a wrong secret fails every blob of the batch with the HTTP status', async () => {
+    const results = await downloadBatch({ primaryUrl: primary.url, secret: 'x'.repeat(40), replicable: 'package_file', targets: targets([1n, 2n]), storage: secondary });
+    for (const id of [1n, 2n]) {
+      const r = results.get(id);
+      expect(r && 'error' in r && r.error instanceof TransferHttpError && r.error.status).toBe(401);
+    }
+  });
+});
