@@ -1,4 +1,4 @@
-import type { GeoContext } from '../geo-context';
+import { capacityOf, type GeoContext } from '../geo-context';
 import type { ReplicatorDefinition } from '../replicator';
 import { syncJob, syncJobId } from './catalog';
 
@@ -17,7 +17,9 @@ export async function enqueueSyncs(context: GeoContext, definition: ReplicatorDe
   const list = targets.map((t) => (typeof t === 'bigint' ? { id: t, retryCount: 0 } : t));
   const job = syncJob(definition);
   const queue = context.queues.get(job);
-  const size = Math.max(1, context.settings.syncBatchSize);
+  // Never fewer jobs than the type's capacity when there is enough work: a few large blobs must
+  // still download in parallel, while thousands of small ones travel in full batches.
+  const size = Math.max(1, Math.min(context.settings.syncBatchSize, Math.ceil(list.length / capacityOf(context, definition))));
   const jobs = [];
   for (let i = 0; i < list.length; i += size) {
     const batch = list.slice(i, i + size);

@@ -20,7 +20,7 @@ export interface DownloadBatchOptions {
   replicable: string;
   targets: readonly BatchTarget[];
   storage: BlobStorage;
-  /** false: no per-file fdatasync (the caller flushes the batch with storage.syncFiles) */
+  /** false: no per-file fdatasync for blobs up to 1 MiB (the caller flushes the batch with storage.syncFiles) */
   durable?: boolean;
   signal?: AbortSignal;
   onProgress?: () => void;
@@ -30,6 +30,7 @@ export interface DownloadBatchOptions {
 export type BatchItemResult = { ok: WriteResult } | { error: Error };
 
 const WHOLE_BODY_LIMIT = 64 * 1024;
+const DEFER_FLUSH_LIMIT = 1024 * 1024;
 
 class TruncatedBatchError extends Error {
   override readonly name = 'TruncatedBatchError';
@@ -145,7 +146,9 @@ export async function downloadBatch(options: DownloadBatchOptions): Promise<Map<
         const ok = await options.storage.writeAtomic(target.destinationPath, whole ?? body.chunks(), {
           expectedSize: size,
           ...(expected ? { expectedSha256: expected } : {}),
-          ...(options.durable === false ? { durable: false } : {}),
+          // Deferring the flush pays off for small blobs (many flushes folded into one); a large
+          // one is flushed at once, overlapping the next download instead of piling up at the end.
+          ...(options.durable === false && size <= DEFER_FLUSH_LIMIT ? { durable: false } : {}),
           signal: controller.signal,
         });
         results.set(target.id, { ok });
