@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { GeoContext } from './geo-context';
 import { SITE_STATUS_PATH, SITE_STATUS_SUBJECT } from './jobs/status-report';
 import { modelStore } from './registry/model-store';
+import { bearerToken } from './transfer/retrieve-router';
 import { createRetrieveBatchRouter, createRetrieveRouter, TransferAuthError, verifyTransferToken } from './transfer';
 
 const statusBody = z.object({ cursorEventId: z.string().regex(/^\d{1,19}$/) }).strict();
@@ -44,10 +45,8 @@ export function createGeoPrimaryRouter(context: GeoContext & { secret: string })
     }),
   );
   router.post(SITE_STATUS_PATH, express.json({ limit: '4kb' }), async (req, res) => {
-    const header = req.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     try {
-      verifyTransferToken(token, { secret: context.secret, ...SITE_STATUS_SUBJECT });
+      verifyTransferToken(bearerToken(req.headers.authorization), { secret: context.secret, ...SITE_STATUS_SUBJECT });
     } catch (error) {
       if (error instanceof TransferAuthError) {
         res.status(401).json({ code: 'unauthorized', reason: error.reason });

@@ -21,10 +21,7 @@ export function modelStore(definition: ReplicatorDefinition) {
   };
   return {
     async lookup(sql: Sql, id: bigint): Promise<ModelBlob | undefined> {
-      const [row] = await sql<{ id: bigint; blob_path: string; checksum: string | null }[]>`
-        select m.id, m.${sql(path)} as blob_path, ${checksum ? sql`m.${sql(checksum)}` : sql`null::text`} as checksum
-        from ${sql(table)} m where m.id = ${id.toString()}`;
-      return row ? { id: row.id, blobPath: row.blob_path, checksum: row.checksum } : undefined;
+      return (await this.lookupMany(sql, [id]))[0];
     },
 
     async lookupMany(sql: Sql, ids: readonly bigint[]): Promise<ModelBlob[]> {

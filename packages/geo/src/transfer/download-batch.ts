@@ -1,9 +1,8 @@
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import type { BlobStorage, WriteResult } from '@meridian/storage';
 import { normalizeSha256 } from '@meridian/storage';
 import { BATCH_CONTENT_TYPE, MAX_FRAME_HEADER_BYTES, batchTokenId, retrieveBatchPath, type BatchFrameHeader } from './batch-framing';
-import { DEFAULT_TRANSFER_INACTIVITY_TIMEOUT_MS, httpAgent, httpsAgent } from './download-blob';
+import { DEFAULT_TRANSFER_INACTIVITY_TIMEOUT_MS, send } from './download-blob';
 import { FileMissingOnPrimaryError, RemoteNotFoundError, TransferHttpError, TransferTimeoutError } from './errors';
 import { signTransferToken } from './transfer-token';
 
@@ -74,21 +73,6 @@ function frameReader(source: AsyncIterator<Buffer>, onChunk: () => void) {
   };
 }
 
-function post(url: URL, body: string, headers: http.OutgoingHttpHeaders, signal: AbortSignal): Promise<http.IncomingMessage> {
-  const client = url.protocol === 'https:' ? https : http;
-  return new Promise((resolve, reject) => {
-    const request = client.request(url, {
-      method: 'POST',
-      agent: url.protocol === 'https:' ? httpsAgent : httpAgent,
-      headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      signal,
-    });
-    request.once('response', resolve);
-    request.once('error', reject);
-    request.end(body);
-  });
-}
-
 /**
  * Pulls a batch of one type's blobs in one request (see batch-framing.ts), writing each with an
  * atomic write (size and SHA-256 checked before the rename). Per-blob outcomes come back in a
@@ -109,7 +93,11 @@ export async function downloadBatch(options: DownloadBatchOptions): Promise<Map<
   const inactivity = setTimeout(() => controller.abort(new TransferTimeoutError('inactivity', inactivityMs)), inactivityMs);
   let response: http.IncomingMessage | undefined;
   try {
-    response = await post(url, JSON.stringify({ ids: ids.map(String) }), { authorization: `Bearer ${token}` }, controller.signal);
+    response = await send(
+      url,
+      { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ ids: ids.map(String) }) },
+      controller.signal,
+    );
     inactivity.refresh();
     if (response.statusCode !== 200 || !String(response.headers['content-type']).startsWith(BATCH_CONTENT_TYPE)) {
       let text = '';

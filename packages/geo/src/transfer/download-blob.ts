@@ -46,8 +46,8 @@ export interface DownloadBlobResult {
  * by the agent, so they never keep a process alive; LIFO keeps the hottest few in use.
  */
 const AGENT_OPTIONS = { keepAlive: true, scheduling: 'lifo' } as const;
-export const httpAgent = new http.Agent(AGENT_OPTIONS);
-export const httpsAgent = new https.Agent(AGENT_OPTIONS);
+const httpAgent = new http.Agent(AGENT_OPTIONS);
+const httpsAgent = new https.Agent(AGENT_OPTIONS);
 
 /** Bodies up to this size are read into memory and written in one go (no stream pipeline). */
 const WHOLE_BODY_LIMIT = 64 * 1024;
@@ -63,14 +63,21 @@ function isStaleSocketError(error: unknown): boolean {
 }
 
 /**
- * Sends the GET and resolves with the response head. A pooled connection the server closed while
- * it sat idle fails before any response: that one attempt is repeated once on a fresh connection
- * (a GET is safe to repeat); every other error is the caller's.
+ * Sends the request and resolves with the response head. A pooled connection the server closed
+ * while it sat idle fails before any response: that one attempt is repeated once on a fresh
+ * connection (transfer requests only read, so repeating is safe); every other error is the
+ * caller's. The abort signal cancels the request, and later the response.
  */
-function get(url: URL, headers: http.OutgoingHttpHeaders, signal: AbortSignal, retried = false): Promise<http.IncomingMessage> {
+export function send(
+  url: URL,
+  init: { method: 'GET' | 'POST'; headers: http.OutgoingHttpHeaders; body?: string },
+  signal: AbortSignal,
+  retried = false,
+): Promise<http.IncomingMessage> {
   const https_ = url.protocol === 'https:';
+  const headers = init.body === undefined ? init.headers : { ...init.headers, 'content-length': Buffer.byteLength(init.body) };
   return new Promise<http.IncomingMessage>((resolve, reject) => {
-    const request = (https_ ? https : http).request(url, { method: 'GET', headers, agent: https_ ? httpsAgent : httpAgent });
+    const request = (https_ ? https : http).request(url, { method: init.method, headers, agent: https_ ? httpsAgent : httpAgent });
     const onAbort = () => request.destroy(abortError(signal.reason));
     signal.addEventListener('abort', onAbort, { once: true });
     request.once('response', (response) => {
@@ -83,11 +90,11 @@ function get(url: URL, headers: http.OutgoingHttpHeaders, signal: AbortSignal, r
     });
     request.once('error', (error) => {
       signal.removeEventListener('abort', onAbort);
-      if (!retried && request.reusedSocket && !signal.aborted && isStaleSocketError(error)) resolve(get(url, headers, signal, true));
+      if (!retried && request.reusedSocket && !signal.aborted && isStaleSocketError(error)) resolve(send(url, init, signal, true));
       else reject(error);
     });
     if (signal.aborted) onAbort();
-    else request.end();
+    else request.end(init.body);
   });
 }
 
@@ -168,7 +175,7 @@ export async function downloadBlob(options: DownloadBlobOptions): Promise<Downlo
   let response: http.IncomingMessage | undefined;
   try {
     // node:http never follows redirects: a 3xx is a TransferHttpError and the token goes nowhere else.
-    response = await get(new URL(url), { authorization: `Bearer ${token}`, accept: 'application/octet-stream' }, controller.signal);
+    response = await send(new URL(url), { method: 'GET', headers: { authorization: `Bearer ${token}`, accept: 'application/octet-stream' } }, controller.signal);
     inactivity.refresh();
     if (response.statusCode !== 200) throw await errorFor(response, options, url);
 

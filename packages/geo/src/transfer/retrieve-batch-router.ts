@@ -4,7 +4,7 @@ import { UnsafePathError, type BlobStorage } from '@meridian/storage';
 import { BATCH_CONTENT_TYPE, MAX_BATCH_IDS, RETRIEVE_BATCH_ROUTE, batchTokenId, encodeFrameHeader, type BatchFrameHeader } from './batch-framing';
 import { TransferAuthError } from './errors';
 import { TransferErrorCode, parseReplicableId } from './retrieve-path';
-import type { RetrieveLookupResult } from './retrieve-router';
+import { bearerToken, type RetrieveLookupResult } from './retrieve-router';
 import { verifyTransferToken } from './transfer-token';
 
 export interface RetrieveBatchRouterOptions {
@@ -44,10 +44,8 @@ export function createRetrieveBatchRouter(options: RetrieveBatchRouterOptions): 
       return;
     }
     const wanted = ids as bigint[];
-    const header = req.get('authorization');
-    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     try {
-      verifyTransferToken(token, { secret: options.secret, replicable, id: batchTokenId(wanted) });
+      verifyTransferToken(bearerToken(req.get('authorization')), { secret: options.secret, replicable, id: batchTokenId(wanted) });
     } catch (error) {
       if (error instanceof TransferAuthError) {
         res.status(401).json({ code: TransferErrorCode.unauthorized, reason: error.reason });

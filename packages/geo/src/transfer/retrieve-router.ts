@@ -24,7 +24,8 @@ export interface RetrieveRouterOptions {
 /** Blobs up to this size are read whole and sent with the headers in one write. */
 const WHOLE_READ_LIMIT = 64 * 1024;
 
-function bearerToken(header: string | undefined): string | undefined {
+/** The token of `Authorization: Bearer <token>`, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
   const match = header === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
   return match?.[1];
 }
