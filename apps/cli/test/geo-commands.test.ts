@@ -55,6 +55,12 @@ describe('meridian geo', () => {
     expect(await runCli(['geo', 'selective-sync', 'clear'], captureIo(secondary))).toBe(0);
   });
 
+  it('laps --json lists completed consistency laps (none yet)', async () => {
+    const io = captureIo(secondary);
+    expect(await runCli(['geo', 'laps', '--json'], io)).toBe(0);
+    expect(JSON.parse(io.stdout())).toEqual([]);
+  });
+
   it('secondary-only commands refuse a primary configuration with exit 2', async () => {
     const io = captureIo(primary);
     expect(await runCli(['geo', 'selective-sync', 'show'], io)).toBe(EXIT_USAGE);

@@ -131,7 +131,7 @@ export function registerGeoCommands(program: Command, io: CliIo): void {
     .option('--json', 'machine-readable output')
     .action(async (options: { json?: boolean }) => {
       await withDatabases(io, async (db) => {
-        const laps = await lastCompletedLaps({ trackingSql: requireSecondary(db) } as never);
+        const laps = await lastCompletedLaps(requireSecondary(db));
         printTable(
           io,
           [...laps.values()].map((l) => ({ type: l.replicableName, started: l.startedAt, finished: l.finishedAt, created: l.registriesCreated, removed: l.registriesRemoved })),

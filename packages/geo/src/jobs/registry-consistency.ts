@@ -1,3 +1,4 @@
+import type { Sql } from '@meridian/db';
 import { replicationEnabled } from '../replication-enabled';
 import { requireTracking, type GeoContext } from '../geo-context';
 import { modelStore } from '../registry/model-store';
@@ -110,8 +111,7 @@ export interface LapInfo {
 }
 
 /** The last completed lap per type: an org move's double check defaults its window to it. */
-export async function lastCompletedLaps(context: GeoContext): Promise<Map<string, LapInfo>> {
-  const tracking = requireTracking(context);
+export async function lastCompletedLaps(tracking: Sql): Promise<Map<string, LapInfo>> {
   const rows = await tracking<{ replicable_name: string; started_at: Date; finished_at: Date; registries_created: bigint; registries_removed: bigint }[]>`
     select distinct on (replicable_name) replicable_name, started_at, finished_at, registries_created, registries_removed
     from geo_consistency_laps order by replicable_name, finished_at desc`;
