@@ -2,6 +2,7 @@
 // storage directories (own temp dirs), and helpers for real child processes. Adapted from
 // test/geo/geo-harness.ts (benches never import from test/). Everything a bench creates is
 // registered with a Cleanup as soon as it exists, so a failure half-way still drops it.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +12,7 @@ import { loadConfig } from '@meridian/config';
 import { createSql, migrate } from '@meridian/db';
 import type { GeoSettings } from '@meridian/geo';
 import { createLogger } from '@meridian/logger';
-import { createTestDatabase, createTestPrefix, deleteKeysWithPrefix, spawnTs, testRedisUrl, waitFor, type SpawnedTs, type TestDatabase } from '@meridian/testing';
+import { createTestDatabase, createTestPrefix, deleteKeysWithPrefix, repoRoot, spawnNode, spawnTs, testRedisUrl, waitFor, type SpawnedTs, type TestDatabase } from '@meridian/testing';
 import { openSiteResources, siteMigrationSet, type SiteResources } from '../src';
 
 export const SECRET = 'geo-bench-shared-secret-0123456789abcdef';
@@ -155,9 +156,27 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Spawns an app entry point, waits for `ready` in its output, and kills it at cleanup. */
+const bundles = new Map<string, string>();
+
+/**
+ * The app's esbuild bundle, built once per bench run: what the image runs, and what benches
+ * measure (a process under tsx carries the loader's heap and pays more garbage collection).
+ * BENCH_APPS=tsx runs the TypeScript sources instead.
+ */
+function bundleOf(entry: string): string {
+  const appDir = path.resolve(repoRoot, entry, '../..');
+  let bundle = bundles.get(appDir);
+  if (bundle === undefined) {
+    execFileSync(process.execPath, [path.join(repoRoot, 'scripts/bundle.mjs'), path.relative(appDir, path.resolve(repoRoot, entry))], { cwd: appDir, stdio: 'ignore' });
+    bundle = path.join(appDir, 'dist', `${path.basename(entry, '.ts')}.js`);
+    bundles.set(appDir, bundle);
+  }
+  return bundle;
+}
+
+/** Spawns an app (its bundle, see bundleOf), waits for `ready` in its output, and kills it at cleanup. */
 export async function startProcess(cleanup: Cleanup, entry: string, env: Record<string, string>, ready: string): Promise<SpawnedTs> {
-  const child = spawnTs(entry, env);
+  const child = process.env.BENCH_APPS === 'tsx' ? spawnTs(entry, env) : spawnNode([bundleOf(entry)], env);
   cleanup.add(`stop ${entry} ${child.child.pid}`, async () => {
     if (child.child.exitCode === null && child.child.signalCode === null) {
       child.child.kill('SIGTERM');

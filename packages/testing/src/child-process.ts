@@ -11,9 +11,14 @@ export interface SpawnedTs {
   exited: Promise<number | string>;
 }
 
-/** Runs a TypeScript entry point in its own Node process (through tsx), as production would. */
+/** Runs a TypeScript entry point in its own Node process, through tsx (tests, the demo). */
 export function spawnTs(entry: string, env: Record<string, string>, args: string[] = []): SpawnedTs {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+  return spawnNode(['--import', 'tsx', entry, ...args], env);
+}
+
+/** Runs `node <argv>` from the repository root, e.g. an app's esbuild bundle (what the image runs). */
+export function spawnNode(argv: string[], env: Record<string, string>): SpawnedTs {
+  const child = spawn(process.execPath, argv, {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
