@@ -23,7 +23,7 @@ export async function runWorker(options: {
     globalConcurrency: site.config.QUEUE_GLOBAL_CONCURRENCY,
   });
   site.logger.info(
-    { role: site.config.SITE_ROLE, queues: options.registrations.map((r) => r.definition.queue) },
+    { role: site.config.SITE_ROLE, queues: options.registrations.map((r) => r.definition.queue), heapGrowingPercent: site.config.WORKER_HEAP_GROWING_PERCENT },
     'worker started',
   );
   return {

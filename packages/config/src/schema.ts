@@ -62,6 +62,8 @@ export const configSchema = z.object({
   QUEUE_CONCURRENCY: numberMap.optional(),
   QUEUE_GLOBAL_CONCURRENCY: numberMap.optional(),
   SHUTDOWN_TIMEOUT_MS: integer(0, 3_600_000).default(30_000),
+  /** worker processes: V8's old-generation growth per major GC in percent (0 = V8's own heuristic) */
+  WORKER_HEAP_GROWING_PERCENT: integer(0, 1_000).default(300),
   SCHEDULER_RESYNC_MS: integer(1_000, 3_600_000).default(60_000),
   // Geo cadences (upstream: cursor continuous, registry sync and consistency every minute,
   // timeouts every 10 min); tests shrink them.

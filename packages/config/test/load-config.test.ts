@@ -7,6 +7,13 @@ describe('loadConfig', () => {
     expect(config.SITE_ROLE).toBe('primary');
     expect(config.PORT).toBe(3000);
     expect(config.CELL_ID).toBe(1);
+    expect(config.WORKER_HEAP_GROWING_PERCENT).toBe(300);
+  });
+
+  it('bounds the worker heap growth and accepts 0 for V8\'s own heuristic', () => {
+    expect(loadConfig({ WORKER_HEAP_GROWING_PERCENT: '0' }).WORKER_HEAP_GROWING_PERCENT).toBe(0);
+    expect(() => loadConfig({ WORKER_HEAP_GROWING_PERCENT: '-1' })).toThrow(/WORKER_HEAP_GROWING_PERCENT/);
+    expect(() => loadConfig({ WORKER_HEAP_GROWING_PERCENT: '5000' })).toThrow(/WORKER_HEAP_GROWING_PERCENT/);
   });
 
   it('coerces numbers and parses name=value lists', () => {
