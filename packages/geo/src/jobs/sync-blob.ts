@@ -25,7 +25,8 @@ function failureOf(error: unknown): { message: string; missingOnPrimary: boolean
 
 /**
  * Syncs a batch of one type's blobs: start all (one statement) → download them in one batch
- * request, written one after another without a per-file fsync → flush the batch's files together (parallel fdatasync +
+ * request, written one after another without a per-file fsync before the rename (large ones flush
+ * behind the next download) → flush the batch's files together (parallel fdatasync +
  * directory fsync) → synced (one statement) | failed (per blob). No registry says synced before
  * its file is durable. Every registry this call started ends
  * in synced or failed, even when something unexpected throws; `synced` only applies while the row

@@ -19,7 +19,11 @@ export interface DownloadBatchOptions {
   replicable: string;
   targets: readonly BatchTarget[];
   storage: BlobStorage;
-  /** false: no per-file fdatasync for blobs up to 1 MiB (the caller flushes the batch with storage.syncFiles) */
+  /**
+   * false: no fdatasync before each rename; the caller flushes the batch with storage.syncFiles.
+   * Blobs over 1 MiB start their flush right after the rename (write-behind) and are done flushing
+   * when the call returns.
+   */
   durable?: boolean;
   signal?: AbortSignal;
   onProgress?: () => void;
@@ -91,6 +95,7 @@ export async function downloadBatch(options: DownloadBatchOptions): Promise<Map<
   options.signal?.addEventListener('abort', abortFromCaller, { once: true });
   const inactivityMs = options.timeoutMs ?? DEFAULT_TRANSFER_INACTIVITY_TIMEOUT_MS;
   const inactivity = setTimeout(() => controller.abort(new TransferTimeoutError('inactivity', inactivityMs)), inactivityMs);
+  const flushing: Promise<void>[] = [];
   let response: http.IncomingMessage | undefined;
   try {
     response = await send(
@@ -134,12 +139,17 @@ export async function downloadBatch(options: DownloadBatchOptions): Promise<Map<
         const ok = await options.storage.writeAtomic(target.destinationPath, whole ?? body.chunks(), {
           expectedSize: size,
           ...(expected ? { expectedSha256: expected } : {}),
-          // Deferring the flush pays off for small blobs (many flushes folded into one); a large
-          // one is flushed at once, overlapping the next download instead of piling up at the end.
-          ...(options.durable === false && size <= DEFER_FLUSH_LIMIT ? { durable: false } : {}),
+          ...(options.durable === false ? { durable: false } : {}),
           signal: controller.signal,
         });
         results.set(target.id, { ok });
+        // Write-behind: a large blob's flush starts now and runs while the next one downloads,
+        // instead of stalling this stream (flush before the next blob) or piling up at the end
+        // (small blobs, by contrast, are folded into the caller's one syncFiles). The caller's
+        // syncFiles still confirms every file; a failure here surfaces there.
+        if (options.durable === false && size > DEFER_FLUSH_LIMIT) {
+          flushing.push(options.storage.syncFiles([target.destinationPath]).catch(() => undefined));
+        }
       } catch (error) {
         if (controller.signal.aborted || error instanceof TruncatedBatchError) throw error;
         results.set(target.id, { error: error as Error });
@@ -156,5 +166,6 @@ export async function downloadBatch(options: DownloadBatchOptions): Promise<Map<
   } finally {
     clearTimeout(inactivity);
     options.signal?.removeEventListener('abort', abortFromCaller);
+    await Promise.all(flushing); // no flush outlives the call
   }
 }

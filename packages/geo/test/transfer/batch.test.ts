@@ -53,6 +53,37 @@ describe('batch transfer (POST /api/v1/geo/retrieve-batch/:replicable)', () => {
     }
   });
 
+  it('without per-file durability, flushes only large blobs behind the download, all done when the call returns', async () => {
+    // the real storage, observed: which files get an early flush, and whether it finished in time
+    const flushes: Array<{ paths: readonly string[]; settled: boolean }> = [];
+    const observed: BlobStorage = {
+      ...secondary,
+      syncFiles: async (paths) => {
+        const entry = { paths, settled: false };
+        flushes.push(entry);
+        try {
+          await secondary.syncFiles(paths);
+        } finally {
+          entry.settled = true;
+        }
+      },
+    };
+    const results = await downloadBatch({
+      primaryUrl: primary.url,
+      secret: SECRET,
+      replicable: 'package_file',
+      targets: [1n, 2n, 4n, 5n].map((id) => ({ id, destinationPath: `behind/${id}.bin` })),
+      storage: observed,
+      durable: false,
+    });
+    expect(flushes.map((f) => f.paths)).toEqual([['behind/4.bin']]); // only the 3 MiB blob
+    expect(flushes.every((f) => f.settled)).toBe(true);
+    for (const id of [1n, 2n, 4n, 5n]) {
+      expect(results.get(id)).toHaveProperty('ok');
+      expect(sha(fs.readFileSync(path.join(dirs.secondaryRoot, `behind/${id}.bin`)))).toBe(sha(blobs.get(id)!));
+    }
+  });
+
   it('reports per-blob problems as their own errors without failing the neighbours', async () => {
     const results = await downloadBatch({ primaryUrl: primary.url, secret: SECRET, replicable: 'package_file', targets: targets([6n, 1n, 7n, 8n, 5n]), storage: secondary });
     const error = (id: bigint) => {
