@@ -93,7 +93,8 @@ export interface BlobStorage {
   /** removes `.tmp-*` files older than `olderThanMs` (left by crashes); returns how many */
   /**
    * Makes written blobs durable: fdatasync of every file (in parallel) and fsync of their
-   * directories (so the renames survive a power loss). For writes made with `durable: false`.
+   * directories and every ancestor up to the root (so the renames, and directories the writes
+   * created, survive a power loss). For writes made with `durable: false`.
    */
   syncFiles(relativePaths: readonly string[]): Promise<void>;
   sweepTemporaryFiles(olderThanMs: number): Promise<number>;

@@ -359,7 +359,16 @@ export function createFilesystemStorage(rootPath: string): BlobStorage {
     },
     async syncFiles(relativePaths) {
       const files = relativePaths.map((p) => resolve(p));
-      const directories = [...new Set(files.map((f) => path.dirname(f)))];
+      // Every directory from the file's up to the root: a write may have created any of them
+      // (mkdir -p), and a new directory's entry is only durable once its parent is flushed. A
+      // batch shares most ancestors, so this adds a handful of fsyncs, not one per file.
+      const directories = new Set<string>();
+      for (const file of files) {
+        for (let dir = path.dirname(file); !directories.has(dir); dir = path.dirname(dir)) {
+          directories.add(dir);
+          if (dir === root || dir === path.dirname(dir)) break;
+        }
+      }
       // Many flushes in flight at once: the filesystem folds them into few journal commits.
       const flush = async (target: string) => {
         const handle = await fs.promises.open(target, 'r');
@@ -370,7 +379,8 @@ export function createFilesystemStorage(rootPath: string): BlobStorage {
         }
       };
       for (let i = 0; i < files.length; i += 64) await Promise.all(files.slice(i, i + 64).map(flush));
-      for (let i = 0; i < directories.length; i += 64) await Promise.all(directories.slice(i, i + 64).map(flush));
+      const dirs = [...directories];
+      for (let i = 0; i < dirs.length; i += 64) await Promise.all(dirs.slice(i, i + 64).map(flush));
     },
 
     async sweepTemporaryFiles(olderThanMs) {

@@ -253,6 +253,25 @@ describe('deferred durability (durable: false + syncFiles)', () => {
     for (const [i, p] of paths.entries()) expect(readFileSync(path.join(root, p), 'utf8')).toBe(`blob ${i}`);
   });
 
+  it('flushes every directory up to the root once (a write may have created them), nothing above it', async () => {
+    const paths = ['deep/a/b/x.bin', 'deep/a/c/y.bin'];
+    for (const p of paths) await storage.writeAtomic(p, Buffer.from(p), { durable: false });
+    const opened: string[] = [];
+    const open = fs.promises.open.bind(fs.promises);
+    const spy = jest.spyOn(fs.promises, 'open').mockImplementation((file, ...rest) => {
+      opened.push(String(file));
+      return open(file, ...rest);
+    });
+    try {
+      await storage.syncFiles(paths);
+    } finally {
+      spy.mockRestore();
+    }
+    const dirs = ['deep/a/b', 'deep/a/c', 'deep/a', 'deep'].map((d) => path.join(root, d)).concat(root);
+    expect(opened.filter((f) => !f.endsWith('.bin')).sort()).toEqual(dirs.sort());
+    expect(opened.filter((f) => f.endsWith('.bin')).sort()).toEqual(paths.map((p) => path.join(root, p)).sort());
+  });
+
   it('refuses to flush a path outside the root or a missing file', async () => {
     await expect(storage.syncFiles(['../outside'])).rejects.toThrow(UnsafePathError);
     await expect(storage.syncFiles(['batch/missing.bin'])).rejects.toThrow(/ENOENT/);
