@@ -52,6 +52,8 @@ export const configSchema = z.object({
     .default('primary'),
   CELL_ID: integer(1, 2 ** 31 - 1).default(1),
   STORAGE_ROOT: z.string().min(1).default('.meridian/storage'),
+  /** blobs up to 64 KiB: synchronous calls (local disks) or the thread pool (network mounts) */
+  STORAGE_SMALL_FILE_IO: z.enum(['sync', 'async']).default('sync'),
   PRIMARY_API_URL: httpUrl.default('http://127.0.0.1:3000'),
   GEO_SHARED_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),

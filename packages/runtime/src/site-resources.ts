@@ -70,7 +70,7 @@ export async function openSiteResources(
   }
   const queues = createQueueSet(siteCatalog(), redis, config.QUEUE_PREFIX);
   const connection = redis;
-  const storage = createFilesystemStorage(config.STORAGE_ROOT);
+  const storage = createFilesystemStorage(config.STORAGE_ROOT, { smallFileIo: config.STORAGE_SMALL_FILE_IO });
   const geo: GeoContext = {
     role: config.SITE_ROLE,
     siteName: config.SITE_NAME,

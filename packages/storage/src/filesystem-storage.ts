@@ -8,6 +8,7 @@ import type { BlobStat, BlobStorage, OpenBlobOptions, OpenedBlob, WriteAtomicOpt
 import { BlobMissingError, ChecksumMismatchError, SizeMismatchError } from './errors';
 import { resolveInside } from './safe-path';
 import { normalizeSha256 } from './sha256';
+import { fdatasync, SMALL_FILE_LIMIT, smallFileOps, type SmallFileIo } from './small-file-io';
 import { isTemporaryName, temporaryName } from './temporary-files';
 
 // Chunks queue up to this much before the writer applies backpressure: large enough that the
@@ -77,6 +78,19 @@ async function sendFile(handle: FileHandle, size: number, destination: NodeJS.Wr
   }
 }
 
+/** An OpenedBlob over bytes already in memory (its file is closed). */
+function wholeBlob(whole: Buffer, mtimeMs: number): OpenedBlob {
+  return {
+    size: whole.length,
+    mtimeMs,
+    bytes: whole,
+    stream: () => Readable.from([whole]),
+    sendTo: (destination) =>
+      new Promise<number>((resolve, reject) => destination.write(whole, (error?: Error | null) => (error ? reject(error) : resolve(whole.length)))),
+    close: async () => undefined,
+  };
+}
+
 /** What the stream path rejects with on abort (Node's AbortError shape), for the whole-bytes path too. */
 function abortError(signal: AbortSignal): Error {
   return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' });
@@ -127,8 +141,14 @@ function hashingFileWriter(handle: FileHandle, onProgress: ((bytes: number) => v
   return { writable, result: (): WriteResult => ({ size, sha256: hash.digest('hex') }) };
 }
 
+export interface FilesystemStorageOptions {
+  /** how blobs up to 64 KiB are read and written (see small-file-io.ts); default `sync` */
+  smallFileIo?: SmallFileIo;
+}
+
 /** Blob storage on a local (or mounted) filesystem. Creates `root` when missing. */
-export function createFilesystemStorage(rootPath: string): BlobStorage {
+export function createFilesystemStorage(rootPath: string, storageOptions: FilesystemStorageOptions = {}): BlobStorage {
+  const small = smallFileOps(storageOptions.smallFileIo ?? 'sync');
   const root = path.resolve(rootPath);
   fs.mkdirSync(root, { recursive: true });
   // Symlink checks compare real paths; the root itself may sit behind one (e.g. /tmp on macOS).
@@ -168,8 +188,45 @@ export function createFilesystemStorage(rootPath: string): BlobStorage {
     return handle.createReadStream({ highWaterMark: READ_HIGH_WATER_MARK });
   }
 
+  /**
+   * A blob of at most `limit` bytes, read whole with the small-file calls; `large` when it is
+   * bigger (the caller then streams it), undefined when there is no such file.
+   */
+  async function readSmall(absolute: string, limit: number): Promise<OpenedBlob | 'large' | undefined> {
+    const io = limit <= SMALL_FILE_LIMIT ? small : smallFileOps('async');
+    let fd: number;
+    try {
+      fd = await io.open(absolute, 'r');
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+    try {
+      // fstat on the descriptor we read from: the size and the bytes come from one inode even when
+      // writeAtomic renames a new version over the path meanwhile.
+      const stats = await io.fstat(fd);
+      if (!stats.isFile()) return undefined;
+      if (stats.size > limit) return 'large';
+      const bytes = Buffer.allocUnsafe(stats.size);
+      let filled = 0;
+      while (filled < bytes.length) {
+        const bytesRead = await io.read(fd, bytes, filled, bytes.length - filled, filled);
+        if (bytesRead === 0) break; // truncated in place meanwhile: serve what is there, consistently
+        filled += bytesRead;
+      }
+      return wholeBlob(filled === bytes.length ? bytes : bytes.subarray(0, filled), stats.mtimeMs);
+    } finally {
+      await io.close(fd);
+    }
+  }
+
   async function open(relativePath: string, options: OpenBlobOptions = {}): Promise<OpenedBlob | undefined> {
     const absolute = resolve(relativePath);
+    if ((options.readWholeUpTo ?? 0) > 0) {
+      const whole = await readSmall(absolute, options.readWholeUpTo!);
+      if (whole !== 'large') return whole;
+      // larger: opened again below, as a stream (fstat'ed again on that descriptor)
+    }
     let handle: FileHandle;
     try {
       handle = await fs.promises.open(absolute, 'r');
@@ -178,32 +235,15 @@ export function createFilesystemStorage(rootPath: string): BlobStorage {
       throw error;
     }
     try {
-      // fstat on the descriptor we read from: the size and the bytes come from one inode even when
-      // writeAtomic renames a new version over the path meanwhile.
       const stats = await handle.stat();
       if (!stats.isFile()) {
         await handle.close();
         return undefined;
       }
-      if (stats.size <= (options.readWholeUpTo ?? 0)) {
-        const bytes = Buffer.allocUnsafe(stats.size);
-        let filled = 0;
-        while (filled < bytes.length) {
-          const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, filled);
-          if (bytesRead === 0) break; // truncated in place meanwhile: serve what is there, consistently
-          filled += bytesRead;
-        }
+      if (stats.size === 0) {
+        // nothing to stream: an empty blob is always "read whole"
         await handle.close();
-        const whole = filled === bytes.length ? bytes : bytes.subarray(0, filled);
-        return {
-          size: whole.length,
-          mtimeMs: stats.mtimeMs,
-          bytes: whole,
-          stream: () => Readable.from([whole]),
-          sendTo: (destination) =>
-            new Promise<number>((resolve, reject) => destination.write(whole, (error?: Error | null) => (error ? reject(error) : resolve(whole.length)))),
-          close: async () => undefined,
-        };
+        return wholeBlob(Buffer.alloc(0), stats.mtimeMs);
       }
       let used = false;
       const use = (): void => {
@@ -241,28 +281,34 @@ export function createFilesystemStorage(rootPath: string): BlobStorage {
     const result: WriteResult = { size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
     if (options.expectedSize !== undefined && options.expectedSize !== result.size) throw new SizeMismatchError(options.expectedSize, result.size, relativePath);
     if (expected !== undefined && expected !== result.sha256) throw new ChecksumMismatchError(expected, result.sha256, relativePath);
+    // only small blobs take the small-file calls (synchronous by default): a large buffer's write
+    // would hold the event loop for milliseconds
+    const io = bytes.byteLength <= SMALL_FILE_LIMIT ? small : smallFileOps('async');
     const directory = path.dirname(absolute);
-    await fs.promises.mkdir(directory, { recursive: true });
+    await io.mkdir(directory);
     if (signal?.aborted) throw abortError(signal);
     const temporary = path.join(directory, temporaryName());
-    const handle = await fs.promises.open(temporary, 'wx');
+    const fd = await io.open(temporary, 'wx');
     let closed = false;
     try {
       let written = 0;
-      while (written < bytes.byteLength) {
-        const { bytesWritten } = await handle.write(bytes, written, bytes.byteLength - written, written);
-        written += bytesWritten;
-      }
+      while (written < bytes.byteLength) written += await io.write(fd, bytes, written, bytes.byteLength - written, written);
       options.onProgress?.(written);
       if (signal?.aborted) throw abortError(signal);
-      if (options.durable !== false) await handle.datasync();
+      if (options.durable !== false) await fdatasync(fd);
       closed = true;
-      await handle.close();
+      await io.close(fd);
       if (signal?.aborted) throw abortError(signal);
-      await fs.promises.rename(temporary, absolute);
+      await io.rename(temporary, absolute);
       return result;
     } catch (error) {
-      if (!closed) await handle.close().catch(() => undefined);
+      if (!closed) {
+        try {
+          await io.close(fd);
+        } catch {
+          // the write's error is the one to report
+        }
+      }
       await removeQuietly(temporary);
       throw error;
     }
@@ -370,12 +416,13 @@ export function createFilesystemStorage(rootPath: string): BlobStorage {
         }
       }
       // Many flushes in flight at once: the filesystem folds them into few journal commits.
+      // open and close with the small-file calls, the flush itself on the thread pool
       const flush = async (target: string) => {
-        const handle = await fs.promises.open(target, 'r');
+        const fd = await small.open(target, 'r');
         try {
-          await handle.datasync();
+          await fdatasync(fd);
         } finally {
-          await handle.close();
+          await small.close(fd);
         }
       };
       for (let i = 0; i < files.length; i += 64) await Promise.all(files.slice(i, i + 64).map(flush));

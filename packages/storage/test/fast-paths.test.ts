@@ -257,10 +257,11 @@ describe('deferred durability (durable: false + syncFiles)', () => {
     const paths = ['deep/a/b/x.bin', 'deep/a/c/y.bin'];
     for (const p of paths) await storage.writeAtomic(p, Buffer.from(p), { durable: false });
     const opened: string[] = [];
-    const open = fs.promises.open.bind(fs.promises);
-    const spy = jest.spyOn(fs.promises, 'open').mockImplementation((file, ...rest) => {
+    const openSync = fs.openSync.bind(fs);
+    // observe the real calls (this storage opens with the default synchronous small-file calls)
+    const spy = jest.spyOn(fs, 'openSync').mockImplementation((file, ...rest) => {
       opened.push(String(file));
-      return open(file, ...rest);
+      return openSync(file, ...rest);
     });
     try {
       await storage.syncFiles(paths);
@@ -275,5 +276,30 @@ describe('deferred durability (durable: false + syncFiles)', () => {
   it('refuses to flush a path outside the root or a missing file', async () => {
     await expect(storage.syncFiles(['../outside'])).rejects.toThrow(UnsafePathError);
     await expect(storage.syncFiles(['batch/missing.bin'])).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe.each(['sync', 'async'] as const)('small blobs with smallFileIo %s', (smallFileIo) => {
+  const root = mkdtempSync(path.join(os.tmpdir(), `meridian-small-${smallFileIo}-`));
+  const storage = createFilesystemStorage(root, { smallFileIo });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('writes whole and reads whole, identical bytes; a larger blob still streams', async () => {
+    const bytes = randomBytes(4096);
+    expect(await storage.writeAtomic('s/a/4k.bin', bytes)).toEqual({ size: 4096, sha256: sha256Hex(bytes) });
+    const opened = await storage.open('s/a/4k.bin', { readWholeUpTo: 64 * 1024 });
+    expect(opened?.bytes?.equals(bytes)).toBe(true);
+    const big = randomBytes(100 * 1024);
+    await storage.writeAtomic('s/a/big.bin', big);
+    const streamed = await storage.open('s/a/big.bin', { readWholeUpTo: 64 * 1024 });
+    expect(streamed?.bytes).toBeUndefined();
+    expect((await readAll(streamed!.stream())).equals(big)).toBe(true);
+  });
+
+  it('is undefined for a missing blob or a directory, and a refused write leaves nothing', async () => {
+    expect(await storage.open('s/missing.bin', { readWholeUpTo: 64 * 1024 })).toBeUndefined();
+    expect(await storage.open('s/a', { readWholeUpTo: 64 * 1024 })).toBeUndefined();
+    await expect(storage.writeAtomic('s/b/bad.bin', Buffer.from('x'), { expectedSha256: 'a'.repeat(64) })).rejects.toThrow(ChecksumMismatchError);
+    expect(listFiles(root).some((f) => f.includes('s/b'))).toBe(false);
   });
 });
