@@ -149,6 +149,9 @@ export interface FilesystemStorageOptions {
 /** Blob storage on a local (or mounted) filesystem. Creates `root` when missing. */
 export function createFilesystemStorage(rootPath: string, storageOptions: FilesystemStorageOptions = {}): BlobStorage {
   const small = smallFileOps(storageOptions.smallFileIo ?? 'sync');
+  // Only blobs up to the small-file limit take the small-file calls (synchronous by default): a
+  // large buffer's read or write would hold the event loop for milliseconds.
+  const ioFor = (bytes: number) => (bytes <= SMALL_FILE_LIMIT ? small : smallFileOps('async'));
   const root = path.resolve(rootPath);
   fs.mkdirSync(root, { recursive: true });
   // Symlink checks compare real paths; the root itself may sit behind one (e.g. /tmp on macOS).
@@ -193,7 +196,7 @@ export function createFilesystemStorage(rootPath: string, storageOptions: Filesy
    * bigger (the caller then streams it), undefined when there is no such file.
    */
   async function readSmall(absolute: string, limit: number): Promise<OpenedBlob | 'large' | undefined> {
-    const io = limit <= SMALL_FILE_LIMIT ? small : smallFileOps('async');
+    const io = ioFor(limit);
     let fd: number;
     try {
       fd = await io.open(absolute, 'r');
@@ -281,9 +284,7 @@ export function createFilesystemStorage(rootPath: string, storageOptions: Filesy
     const result: WriteResult = { size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
     if (options.expectedSize !== undefined && options.expectedSize !== result.size) throw new SizeMismatchError(options.expectedSize, result.size, relativePath);
     if (expected !== undefined && expected !== result.sha256) throw new ChecksumMismatchError(expected, result.sha256, relativePath);
-    // only small blobs take the small-file calls (synchronous by default): a large buffer's write
-    // would hold the event loop for milliseconds
-    const io = bytes.byteLength <= SMALL_FILE_LIMIT ? small : smallFileOps('async');
+    const io = ioFor(bytes.byteLength);
     const directory = path.dirname(absolute);
     await io.mkdir(directory);
     if (signal?.aborted) throw abortError(signal);

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 // The paths that skip the stream machinery: writeAtomic with bytes given whole, and open() (one
 // open file for size and bytes, small blobs read whole). Same guarantees as the stream paths.
 import { randomBytes } from 'node:crypto';
@@ -239,9 +238,9 @@ describe('open().sendTo', () => {
 });
 
 describe('deferred durability (durable: false + syncFiles)', () => {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'meridian-sync-'));
+  const { root, cleanup } = makeTempDirs();
   const storage = createFilesystemStorage(root);
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  afterAll(() => cleanup());
 
   it('writes without a per-file flush, then flushes a batch of files and their directories', async () => {
     const paths = Array.from({ length: 20 }, (_, i) => `batch/${i % 3}/blob-${i}.bin`);
@@ -280,9 +279,9 @@ describe('deferred durability (durable: false + syncFiles)', () => {
 });
 
 describe.each(['sync', 'async'] as const)('small blobs with smallFileIo %s', (smallFileIo) => {
-  const root = mkdtempSync(path.join(os.tmpdir(), `meridian-small-${smallFileIo}-`));
+  const { root, cleanup } = makeTempDirs();
   const storage = createFilesystemStorage(root, { smallFileIo });
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  afterAll(() => cleanup());
 
   it('writes whole and reads whole, identical bytes; a larger blob still streams', async () => {
     const bytes = randomBytes(4096);

@@ -33,7 +33,8 @@ export interface DownloadBatchOptions {
 export type BatchItemResult = { ok: WriteResult } | { error: Error };
 
 const WHOLE_BODY_LIMIT = 64 * 1024;
-const DEFER_FLUSH_LIMIT = 1024 * 1024;
+/** blobs larger than this start their flush right after their rename (write-behind) */
+const WRITE_BEHIND_FROM = 1024 * 1024;
 
 class TruncatedBatchError extends Error {
   override readonly name = 'TruncatedBatchError';
@@ -147,7 +148,7 @@ export async function downloadBatch(options: DownloadBatchOptions): Promise<Map<
         // instead of stalling this stream (flush before the next blob) or piling up at the end
         // (small blobs, by contrast, are folded into the caller's one syncFiles). The caller's
         // syncFiles still confirms every file; a failure here surfaces there.
-        if (options.durable === false && size > DEFER_FLUSH_LIMIT) {
+        if (options.durable === false && size > WRITE_BEHIND_FROM) {
           flushing.push(options.storage.syncFiles([target.destinationPath]).catch(() => undefined));
         }
       } catch (error) {
