@@ -36,6 +36,16 @@ async function main(): Promise<void> {
       router: topology.TOPOLOGY_ROUTER_TOKEN,
     },
     listRecordsPageSize: topology.TOPOLOGY_LIST_RECORDS_PAGE_SIZE,
+    limits: {
+      readMaxBytes: topology.TOPOLOGY_READ_MAX_BYTES,
+      writeMaxBytes: topology.TOPOLOGY_WRITE_MAX_BYTES,
+      headersTimeoutMs: topology.TOPOLOGY_HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: topology.TOPOLOGY_HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: topology.TOPOLOGY_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      idleTimeoutMs: topology.TOPOLOGY_HTTP_IDLE_TIMEOUT_MS,
+      maxConcurrentStreams: topology.TOPOLOGY_HTTP2_MAX_CONCURRENT_STREAMS,
+      maxHeaderBytes: topology.TOPOLOGY_HTTP_MAX_HEADER_BYTES,
+    },
   });
   let bound: { url: string; port: number };
   try {

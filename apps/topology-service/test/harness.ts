@@ -5,7 +5,7 @@ import { createSql, migrate, migrationSet, type Sql } from '@meridian/db';
 import { createLogger } from '@meridian/logger';
 import { ClaimService, ClassifyService } from '@meridian/proto';
 import { createTestDatabase, type TestDatabase } from '@meridian/testing';
-import { createTopologyServer, type TopologyServer } from '../src/server';
+import { createTopologyServer, type ServerLimits, type TopologyServer } from '../src/server';
 
 // A real server on port 0 over a fresh, migrated database, plus clients for each identity.
 
@@ -18,7 +18,7 @@ export const CELLS = [
   { id: 2, address: 'cell-2.test:443', sessionPrefix: 'cell-2' },
 ];
 
-export type Protocol = 'connect' | 'connect-h1' | 'grpc' | 'grpc-web' | 'grpc-web-h1';
+export type Protocol = 'connect' | 'connect-h1' | 'connect-json' | 'connect-json-h1' | 'grpc' | 'grpc-web' | 'grpc-web-h1';
 
 export interface Harness {
   url: string;
@@ -38,7 +38,7 @@ export function bearer(token: string | undefined): Interceptor {
   };
 }
 
-export async function startHarness(options: { listRecordsPageSize?: number } = {}): Promise<Harness> {
+export async function startHarness(options: { listRecordsPageSize?: number; limits?: Partial<ServerLimits> } = {}): Promise<Harness> {
   const db: TestDatabase = await createTestDatabase('topo');
   const sql = createSql(db.url, { max: 20 });
   await migrate(sql, migrationSet('topology'));
@@ -63,6 +63,7 @@ export async function startHarness(options: { listRecordsPageSize?: number } = {
     },
     listRecordsPageSize: options.listRecordsPageSize,
     processMetrics: false,
+    limits: options.limits,
   });
   const { url } = await server.listen(0);
   const transports: Transport[] = [];
@@ -74,7 +75,12 @@ export async function startHarness(options: { listRecordsPageSize?: number } = {
         ? createGrpcTransport({ baseUrl: url, interceptors })
         : protocol === 'grpc-web' || protocol === 'grpc-web-h1'
           ? createGrpcWebTransport({ baseUrl: url, httpVersion: protocol === 'grpc-web' ? '2' : '1.1', interceptors })
-          : createConnectTransport({ baseUrl: url, httpVersion: protocol === 'connect' ? '2' : '1.1', interceptors });
+          : createConnectTransport({
+              baseUrl: url,
+              httpVersion: protocol === 'connect' || protocol === 'connect-json' ? '2' : '1.1',
+              useBinaryFormat: !protocol.startsWith('connect-json'),
+              interceptors,
+            });
     transports.push(t);
     return t;
   };

@@ -77,6 +77,23 @@ export const topologyConfigSchema = z.object({
   /** records per ListRecords page before `truncated` is set */
   TOPOLOGY_LIST_RECORDS_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
   TOPOLOGY_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
+  // Limits and timeouts of the HTTP servers (see docs/topology-service.md, "Limits and timeouts")
+  /** largest request message Connect reads; larger is RESOURCE_EXHAUSTED */
+  TOPOLOGY_READ_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
+  /** largest response message Connect writes */
+  TOPOLOGY_WRITE_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  /** first bytes of a connection, and on HTTP/1.1 the complete request headers, within this */
+  TOPOLOGY_HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1).default(10_000),
+  /** a whole request (headers and body) within this, HTTP/1.1 requests and HTTP/2 streams alike */
+  TOPOLOGY_HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1).default(30_000),
+  /** an HTTP/1.1 connection waiting for its next request is closed after this */
+  TOPOLOGY_HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),
+  /** a connection (HTTP/1.1 socket or HTTP/2 session) without traffic either way is closed after this */
+  TOPOLOGY_HTTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1).default(120_000),
+  /** streams one HTTP/2 connection may have open at once */
+  TOPOLOGY_HTTP2_MAX_CONCURRENT_STREAMS: z.coerce.number().int().min(1).max(10_000).default(100),
+  /** request header block size (HTTP/1.1 header bytes, HTTP/2 header list size) */
+  TOPOLOGY_HTTP_MAX_HEADER_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
 });
 
 export type TopologyConfig = z.output<typeof topologyConfigSchema>;
@@ -115,6 +132,9 @@ export function loadTopologyConfig(env: Record<string, string | undefined>): Top
         problems.push(`${secrets[j]![0]}: must differ from ${secrets[i]![0]} (one credential, one identity)`);
       }
     }
+  }
+  if (config.TOPOLOGY_HTTP_HEADERS_TIMEOUT_MS > config.TOPOLOGY_HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push('TOPOLOGY_HTTP_HEADERS_TIMEOUT_MS: must not exceed TOPOLOGY_HTTP_REQUEST_TIMEOUT_MS');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
