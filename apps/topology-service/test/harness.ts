@@ -1,4 +1,6 @@
 import { Writable } from 'node:stream';
+import { createRegistry } from '@bufbuild/protobuf';
+import { StringValueSchema } from '@bufbuild/protobuf/wkt';
 import { createClient, type Client, type Interceptor, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import { createSql, migrate, migrationSet, type Sql } from '@meridian/db';
@@ -79,6 +81,8 @@ export async function startHarness(options: { listRecordsPageSize?: number; limi
               baseUrl: url,
               httpVersion: protocol === 'connect' || protocol === 'connect-json' ? '2' : '1.1',
               useBinaryFormat: !protocol.startsWith('connect-json'),
+              // a JSON client needs the types of the Any fields it decodes (ListLeases' cursor)
+              jsonOptions: { registry: createRegistry(StringValueSchema) },
               interceptors,
             });
     transports.push(t);

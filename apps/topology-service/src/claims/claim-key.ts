@@ -24,6 +24,21 @@ export function isKnownBucketType(type: number): boolean {
   return type !== 0 && bucketTypeNames.has(type);
 }
 
+/**
+ * Types whose values are integer ids (PROJECT_IDS, NAMESPACE_IDS, USER_IDS, ORGANIZATION_IDS,
+ * SNIPPET_IDS): the Claim oneof field with the same number is an int64.
+ */
+export function isIntegerType(type: number): boolean {
+  const field = claimFieldByNumber.get(type);
+  return field !== undefined && field.fieldKind === 'scalar' && field.scalar !== ScalarType.STRING;
+}
+
+const INT64_MAX = 9223372036854775807n;
+/** Canonical decimal text of a positive int64: no sign, no leading zeros, no spaces. */
+export function isCanonicalId(value: string): boolean {
+  return /^[1-9]\d{0,18}$/.test(value) && BigInt(value) <= INT64_MAX;
+}
+
 /** "USERNAMES" for 4; the number itself for types this build does not know. */
 export function bucketTypeName(type: number): string {
   return bucketTypeNames.get(type) ?? String(type);
@@ -58,7 +73,7 @@ export function claimFromKey(key: ClaimKey): Claim | undefined {
   const field = claimFieldByNumber.get(key.type);
   if (!field || field.fieldKind !== 'scalar') return undefined;
   if (field.scalar !== ScalarType.STRING) {
-    if (!/^-?\d{1,19}$/.test(key.value)) return undefined;
+    if (!isCanonicalId(key.value)) return undefined;
     return create(ClaimSchema, { claim: { case: field.localName, value: BigInt(key.value) } as Claim['claim'] });
   }
   return create(ClaimSchema, { claim: { case: field.localName, value: key.value } as Claim['claim'] });

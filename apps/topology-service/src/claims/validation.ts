@@ -6,7 +6,7 @@ import {
   type BeginUpdateRequest,
   type Metadata,
 } from '@meridian/proto';
-import { isKnownBucketType, keyFromBucket, keyFromClaim, keyString, bucketTypeName, type ClaimKey } from './claim-key';
+import { isCanonicalId, isIntegerType, isKnownBucketType, keyFromBucket, keyFromClaim, keyString, bucketTypeName, type ClaimKey } from './claim-key';
 import { ValidationError } from './errors';
 
 // Every request is checked here before it reaches SQL, so bad input is INVALID_ARGUMENT with a
@@ -72,6 +72,11 @@ export function checkKey(key: ClaimKey, where: string): void {
     throw new ValidationError(`${where}: bucket type ${bucketTypeName(key.type)} is UNSPECIFIED or unknown`);
   }
   if (key.value.length === 0) throw new ValidationError(`${where}: value must not be empty`);
+  if (isIntegerType(key.type) && !isCanonicalId(key.value)) {
+    throw new ValidationError(
+      `${where}: ${bucketTypeName(key.type)} values are ids: canonical decimal integers from 1 to 9223372036854775807 (no sign, leading zeros or spaces)`,
+    );
+  }
   if (key.value.includes('\u0000')) throw new ValidationError(`${where}: value must not contain NUL characters`);
   if (utf8.encode(key.value).length > MAX_VALUE_BYTES) {
     throw new ValidationError(`${where}: value is longer than ${MAX_VALUE_BYTES} bytes`);
