@@ -1,19 +1,27 @@
-// Throughput and latency of claiming, next to raw PostgreSQL inserts of the same rows on the same
-// server at the same concurrency, measured in one run. Not a test: it prints numbers.
+// Claims per second of the Topology Service next to the two ceilings it cannot beat on this
+// machine, measured in one run at the same concurrency (16 gRPC clients, each its own HTTP/2
+// connection, closed loops):
+//   SQL ceiling  BeginUpdate + CommitUpdate's own SQL, issued in this process (no RPC);
+//   RPC ceiling  the same two RPCs against the same server stack with no-op storage (no SQL);
+//   service      BeginUpdate + CommitUpdate of one claim against the real service;
+// and the combined ceiling 1 / (1/SQL + 1/RPC), with the ratio service / combined. Plus the
+// batch figure (1,000 claims per BeginUpdate). Not a test: it prints numbers.
 //
 //   npm run bench -w @meridian/topology-service
 //
-// The service runs in its own process (as in production), so the client's event loop and the
-// server's do not share one core. It creates and drops its own database.
-import { spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+// The servers run as their own processes (the production bundle, dist/main.js, and
+// dist/noop-server.js), so client and server do not share an event loop. It creates and drops
+// its own database.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { MessageInitShape } from '@bufbuild/protobuf';
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { createClient, type Interceptor } from '@connectrpc/connect';
-import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
+import { createGrpcTransport } from '@connectrpc/connect-node';
 import { createSql, dropDatabase, ensureDatabase, migrate, migrationSet, withDatabase } from '@meridian/db';
-import { ClaimService } from '@meridian/proto';
+import { ClaimService, type BeginUpdateRequestSchema, type CommitUpdateRequestSchema } from '@meridian/proto';
 import { createClaimUpdates } from '../src/repository/claim-updates';
 import { createLeanGrpcClient } from './lean-grpc-client';
 
@@ -22,7 +30,6 @@ const SINGLE_CLAIMS = Number(process.env.BENCH_SINGLE_CLAIMS ?? 4000);
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 20);
 const BATCH_SIZE = 1000;
 const TOKEN = 'bench-cell-1-credential-0000';
-const PROTOCOL = process.env.BENCH_PROTOCOL ?? 'grpc';
 // lean: a minimal gRPC client (one h2 session); connect: @connectrpc/connect-node's transports
 const CLIENT = process.env.BENCH_CLIENT ?? 'lean';
 const bearer: Interceptor = (next) => (req) => {
@@ -42,17 +49,23 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-/** Runs `op(i)` for i in [0, n) with `concurrency` workers; returns ops/s and latencies (ms). */
-async function measure(n: number, concurrency: number, op: (i: number) => Promise<void>) {
+/** Runs `op(i, worker)` for i in [0, n) with `concurrency` workers; returns ops/s and latencies (ms). */
+interface Measured {
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+async function measure(n: number, concurrency: number, op: (i: number, worker: number) => Promise<void>): Promise<Measured> {
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    Array.from({ length: concurrency }, async (_, worker) => {
       while (next < n) {
         const i = next++;
         const t = performance.now();
-        await op(i);
+        await op(i, worker);
         latencies.push(performance.now() - t);
       }
     }),
@@ -107,12 +120,12 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startService(port: number) {
+async function startService(port: number, bundle: 'main' | 'noop-server') {
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const entry =
     process.env.BENCH_SERVER === 'tsx'
-      ? ['--import', 'tsx', path.resolve(__dirname, '../src/main.ts')]
-      : [path.resolve(__dirname, '../dist/main.js')];
+      ? ['--import', 'tsx', path.resolve(__dirname, bundle === 'main' ? '../src/main.ts' : './noop-server.ts')]
+      : [path.resolve(__dirname, `../dist/${bundle}.js`)];
   const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     env: {
       ...process.env,
@@ -129,101 +142,129 @@ async function startService(port: number) {
   for (let i = 0; i < 300; i++) {
     const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
     if (ok) return child;
-    if (child.exitCode !== null) throw new Error('topology service exited during start-up');
+    if (child.exitCode !== null) throw new Error(`${bundle} exited during start-up`);
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill('SIGKILL');
-  throw new Error('topology service did not become ready');
+  throw new Error(`${bundle} did not become ready`);
+}
+
+async function stopService(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+type BeginInit = MessageInitShape<typeof BeginUpdateRequestSchema>;
+type CommitInit = MessageInitShape<typeof CommitUpdateRequestSchema>;
+interface ClaimCaller {
+  beginUpdate(m: BeginInit): Promise<{ leaseUuid?: { value: string } }>;
+  commitUpdate(m: CommitInit): Promise<unknown>;
+  close(): void;
+}
+
+/** CONCURRENCY clients, each with its own HTTP/2 connection (a cell process each). */
+function createCallers(baseUrl: string): ClaimCaller[] {
+  return Array.from({ length: CONCURRENCY }, () => {
+    if (CLIENT === 'lean') {
+      const lean = createLeanGrpcClient(baseUrl, `Bearer ${TOKEN}`);
+      return {
+        beginUpdate: (m: BeginInit) => lean.call(ClaimService.method.beginUpdate, m),
+        commitUpdate: (m: CommitInit) => lean.call(ClaimService.method.commitUpdate, m),
+        close: () => lean.close(),
+      };
+    }
+    const client = createClient(ClaimService, createGrpcTransport({ baseUrl, interceptors: [bearer] }));
+    return { beginUpdate: (m: BeginInit) => client.beginUpdate(m), commitUpdate: (m: CommitInit) => client.commitUpdate(m), close: () => undefined };
+  });
+}
+
+const meta = (type: number, value: string, id: number) => ({
+  bucket: { type, value },
+  subject: { type: 4, id: BigInt(id) },
+  source: { type: 1, railsPrimaryKeyId: pk(id) },
+});
+
+/** BeginUpdate + CommitUpdate of one claim per op, client w serving ops w, w+16, … */
+async function claimPairs(callers: ClaimCaller[], prefix: string, n: number) {
+  return measure(n, CONCURRENCY, async (i, worker) => {
+    const caller = callers[worker]!;
+    const r = await caller.beginUpdate({ cellId: 1n, createRecords: [meta(4, `${prefix}-${i}`, i + 1)] });
+    await caller.commitUpdate({ cellId: 1n, leaseUuid: r.leaseUuid });
+  });
 }
 
 async function main(): Promise<void> {
   await ensureDatabase(dbUrl);
   const sql = createSql(dbUrl, { max: CONCURRENCY });
-  const port = await freePort();
-  let child: Awaited<ReturnType<typeof startService>> | undefined;
+  let child: ChildProcess | undefined;
   try {
     await migrate(sql, migrationSet('topology'));
-    child = await startService(port);
-    const interceptors = [bearer];
-    const baseUrl = `http://127.0.0.1:${port}`;
-    // BENCH_PROTOCOL=connect-h1 measures Connect over HTTP/1.1 instead of gRPC over h2c
-    const transport =
-      PROTOCOL === 'connect-h1'
-        ? createConnectTransport({ baseUrl, httpVersion: '1.1', interceptors })
-        : createGrpcTransport({ baseUrl, interceptors });
-    const connectClient = createClient(ClaimService, transport);
-    const lean = createLeanGrpcClient(baseUrl, `Bearer ${TOKEN}`);
-    type BeginInit = Parameters<typeof connectClient.beginUpdate>[0];
-    type CommitInit = Parameters<typeof connectClient.commitUpdate>[0];
-    const client =
-      CLIENT === 'lean' && PROTOCOL === 'grpc'
-        ? {
-            beginUpdate: (m: BeginInit) => lean.call(ClaimService.method.beginUpdate, m),
-            commitUpdate: (m: CommitInit) => lean.call(ClaimService.method.commitUpdate, m),
-          }
-        : connectClient;
-    const meta = (type: number, value: string, id: number) => ({
-      bucket: { type, value },
-      subject: { type: 4, id: BigInt(id) },
-      source: { type: 1, railsPrimaryKeyId: pk(id) },
-    });
+    const f = (n: number, digits = 0) => n.toFixed(digits);
+    const line = (r: Measured, unit = 'claims/s') => `${f(r.perSecond).padStart(6)} ${unit}  p50 ${f(r.p50, 2)} ms  p99 ${f(r.p99, 2)} ms`;
 
-    // warm up both paths (connections, JIT, plan caches)
-    for (let i = 0; i < 200; i++) {
-      const r = await client.beginUpdate({ cellId: 1n, createRecords: [meta(1, `warm-${i}`, i + 1)] });
-      await client.commitUpdate({ cellId: 1n, leaseUuid: r.leaseUuid });
-      await sql`insert into claims (uuid, bucket_type, bucket_value, subject_type, subject_id, source_type, source_id, cell_id, status)
-                values (${randomUUID()}, 2, ${`warm-${i}`}, 4, ${i + 1}, 1, ${pk(i + 1)}, 1, 1)`;
-    }
+    // RPC ceiling: the same server stack and clients, no SQL behind the two RPCs
+    const noopPort = await freePort();
+    child = await startService(noopPort, 'noop-server');
+    let callers = createCallers(`http://127.0.0.1:${noopPort}`);
+    await claimPairs(callers, 'warm-noop', 400);
+    const cpuRpc0 = cpuSample(child.pid);
+    const rpc = await claimPairs(callers, 'noop', SINGLE_CLAIMS);
+    const cpuRpc1 = cpuSample(child.pid);
+    for (const c of callers) c.close();
+    await stopService(child);
 
-    const cpu0 = cpuSample(child.pid);
-    const raw = await measure(SINGLE_CLAIMS, CONCURRENCY, async (i) => {
-      await sql`insert into claims (uuid, bucket_type, bucket_value, subject_type, subject_id, source_type, source_id, cell_id, status)
-                values (${randomUUID()}, 4, ${`raw-user-${i}`}, 4, ${i + 1}, 1, ${pk(i + 1)}, 1, 1)`;
-    });
-    // the service's own SQL for the same claims, in this process without any RPC: the database's
-    // share of the cost, and so the ceiling the service can reach on this machine
+    // SQL ceiling: the service's own SQL for the same claims, in this process, no RPC
     const updates = createClaimUpdates(sql);
-    const cpuSql = cpuSample(child.pid);
-    const sqlOnly = await measure(SINGLE_CLAIMS, CONCURRENCY, async (i) => {
+    const sqlPair = (prefix: string) => async (i: number) => {
       const lease = await updates.begin({
         cellId: 1n,
-        creates: [{ key: { type: 6, value: `sql-user-${i}` }, subjectType: 4, subjectId: BigInt(i + 1), sourceType: 1, sourceId: pk(i + 1), userData: undefined }],
+        creates: [{ key: { type: 6, value: `${prefix}${i + 1}` }, subjectType: 4, subjectId: BigInt(i + 1), sourceType: 1, sourceId: pk(i + 1), userData: undefined }],
         destroys: [],
       });
       await updates.commit(1n, lease);
-    });
+    };
+    await measure(400, CONCURRENCY, sqlPair('1000000'));
+    const cpuSql0 = cpuSample(undefined);
+    const sqlOnly = await measure(SINGLE_CLAIMS, CONCURRENCY, sqlPair('2000000'));
+    const cpuSql1 = cpuSample(undefined);
+
+    // the service: real SQL behind the real server
+    const port = await freePort();
+    child = await startService(port, 'main');
+    callers = createCallers(`http://127.0.0.1:${port}`);
+    await claimPairs(callers, 'warm-svc', 400);
     const cpu1 = cpuSample(child.pid);
-    const service = await measure(SINGLE_CLAIMS, CONCURRENCY, async (i) => {
-      const r = await client.beginUpdate({ cellId: 1n, createRecords: [meta(4, `svc-user-${i}`, i + 1)] });
-      await client.commitUpdate({ cellId: 1n, leaseUuid: r.leaseUuid });
-    });
+    const service = await claimPairs(callers, 'svc-user', SINGLE_CLAIMS);
     const cpu2 = cpuSample(child.pid);
     const batch = await measure(BATCHES, 1, async (b) => {
       const createRecords = Array.from({ length: BATCH_SIZE }, (_, i) => meta(5, `user${b * BATCH_SIZE + i}@bench.example`, b * BATCH_SIZE + i + 1));
-      const r = await client.beginUpdate({ cellId: 1n, createRecords });
-      await client.commitUpdate({ cellId: 1n, leaseUuid: r.leaseUuid });
+      const r = await callers[0]!.beginUpdate({ cellId: 1n, createRecords });
+      await callers[0]!.commitUpdate({ cellId: 1n, leaseUuid: r.leaseUuid });
     });
     const cpu3 = cpuSample(child.pid);
+    for (const c of callers) c.close();
 
-    const f = (n: number, digits = 0) => n.toFixed(digits);
-    const ratio = service.perSecond / raw.perSecond;
-    console.log(`\nTopology Service claims benchmark (${CONCURRENCY} concurrent clients, ${PROTOCOL === 'connect-h1' ? 'Connect over HTTP/1.1' : 'gRPC over h2c'}, ${client === connectClient ? 'connect-node client' : 'lean gRPC client'}, server ${process.env.BENCH_SERVER === 'tsx' ? 'under tsx' : 'bundled'}, loopback)`);
-    console.log(`  raw PostgreSQL INSERT (1 row):          ${f(raw.perSecond)} rows/s   p50 ${f(raw.p50, 2)} ms  p99 ${f(raw.p99, 2)} ms`);
-    console.log(`  service SQL only, in-process (1 claim):  ${f(sqlOnly.perSecond)} claims/s p50 ${f(sqlOnly.p50, 2)} ms  p99 ${f(sqlOnly.p99, 2)} ms`);
-    console.log(`  BeginUpdate+CommitUpdate (1 claim):     ${f(service.perSecond)} claims/s p50 ${f(service.p50, 2)} ms  p99 ${f(service.p99, 2)} ms`);
-    console.log(`  ratio service / raw:                    ${f(ratio, 2)}  (target >= 0.5)  p99 target < 10 ms: ${service.p99 < 10 ? 'met' : 'NOT met'}`);
-    console.log(`  batch BeginUpdate+CommitUpdate (${BATCH_SIZE}/call): ${f(batch.perSecond * BATCH_SIZE)} claims/s  p50 ${f(batch.p50, 1)} ms per batch`);
-    console.log(`  raw     ${cpuPerOp(cpu0, cpuSql, SINGLE_CLAIMS)}`);
-    console.log(`  sql     ${cpuPerOp(cpuSql, cpu1, SINGLE_CLAIMS)}`);
+    const combined = 1 / (1 / sqlOnly.perSecond + 1 / rpc.perSecond);
+    const ratio = service.perSecond / combined;
+    console.log(
+      `\nTopology Service claims benchmark (${CONCURRENCY} concurrent gRPC clients, one HTTP/2 connection each, ${CLIENT === 'lean' ? 'lean gRPC client' : 'connect-node client'}, server ${process.env.BENCH_SERVER === 'tsx' ? 'under tsx' : 'bundled'}, loopback)`,
+    );
+    console.log(`  SQL ceiling (BeginUpdate+CommitUpdate SQL, in-process): ${line(sqlOnly)}`);
+    console.log(`  RPC ceiling (no-op BeginUpdate+CommitUpdate RPCs):      ${line(rpc)}`);
+    console.log(`  combined ceiling 1/(1/SQL + 1/RPC):                     ${f(combined).padStart(6)} claims/s`);
+    console.log(`  service (BeginUpdate+CommitUpdate, 1 claim):            ${line(service)}`);
+    console.log(
+      `  ratio service / combined: ${f(ratio, 2)} (target >= 0.8: ${ratio >= 0.8 ? 'met' : 'NOT met'})   p99 ${f(service.p99, 1)} ms (target < 50 ms: ${service.p99 < 50 ? 'met' : 'NOT met'})`,
+    );
+    console.log(`  batch (${BATCH_SIZE} claims per BeginUpdate + CommitUpdate): ${f(batch.perSecond * BATCH_SIZE)} claims/s  p50 ${f(batch.p50, 1)} ms per batch`);
+    console.log(`  rpc     ${cpuPerOp(cpuRpc0, cpuRpc1, SINGLE_CLAIMS)}`);
+    console.log(`  sql     ${cpuPerOp(cpuSql0, cpuSql1, SINGLE_CLAIMS)}`);
     console.log(`  service ${cpuPerOp(cpu1, cpu2, SINGLE_CLAIMS)}`);
     console.log(`  batch   ${cpuPerOp(cpu2, cpu3, BATCHES * BATCH_SIZE)} (per claim)`);
   } finally {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child!.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await stopService(child);
     await sql.end({ timeout: 5 });
     await dropDatabase(dbUrl);
   }

@@ -10,7 +10,7 @@ import { createAuthorization } from './auth/auth-interceptor';
 import { createCredentialResolver, type Credentials } from './auth/principal';
 import { createCellDirectory } from './claims/cells';
 import { createClaimQueries } from './repository/claim-queries';
-import { createClaimUpdates } from './repository/claim-updates';
+import { createClaimUpdates, type ClaimUpdates } from './repository/claim-updates';
 import { createClassifyHandlers } from './handlers/classify-handlers';
 import { createQueryHandlers } from './handlers/claim-query-handlers';
 import { createUpdateHandlers } from './handlers/claim-update-handlers';
@@ -46,6 +46,8 @@ export interface TopologyServerOptions {
   processMetrics?: boolean;
   /** sizes and timeouts (default DEFAULT_SERVER_LIMITS) */
   limits?: Partial<ServerLimits>;
+  /** the lease protocol's storage (default: SQL on `sql`; the benchmark's RPC ceiling passes a no-op) */
+  updates?: ClaimUpdates;
 }
 
 export interface TopologyServer {
@@ -70,7 +72,7 @@ export function createTopologyServer(options: TopologyServerOptions): TopologySe
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   const cells = createCellDirectory(options.cells);
   const queries = createClaimQueries(options.sql);
-  const updates = createClaimUpdates(options.sql);
+  const updates = options.updates ?? createClaimUpdates(options.sql);
   const pageSize = options.listRecordsPageSize ?? 1000;
 
   const observer = createRpcObserver(options.logger, registry, [ClaimService, ClassifyService]);

@@ -94,13 +94,14 @@ export function createRpcObserver(logger: Logger, registry: Registry, services: 
           const method = methodByPath.get(path);
           if (!method && HTTP_PATHS.has(path)) {
             httpRequests.inc({ path, status: String(res.statusCode) });
-            logger.debug({ path, status: res.statusCode, durationMs: Math.round(seconds * 1e6) / 1e3 }, 'http');
+            if (logger.isLevelEnabled('debug')) logger.debug({ path, status: res.statusCode, durationMs: Math.round(seconds * 1e6) / 1e3 }, 'http');
             return;
           }
           const code = answerCode(observation, res);
           const labels = { method: method ?? 'unknown', code };
           requests.inc(labels);
           latency.observe(labels, seconds);
+          if (!logger.isLevelEnabled('info')) return;
           const header = req.headers['content-type'];
           logger.info(
             {
