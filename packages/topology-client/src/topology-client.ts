@@ -32,7 +32,15 @@ export interface TopologyClientOptions {
   policies?: Partial<Record<CallMode, Partial<CallPolicy>>>;
   /** extra interceptors (tracing, tests) */
   interceptors?: Interceptor[];
+  /**
+   * largest request message the client sends (default 16 MiB, the service's default read limit):
+   * larger ones fail here with RESOURCE_EXHAUSTED instead of being refused unread by the service,
+   * which leaves Node's HTTP/2 client holding the unsent body against its session memory
+   */
+  maxMessageBytes?: number;
 }
+
+const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 export type MetadataInit = MessageInitShape<typeof MetadataSchema>;
 export interface CallOptions {
@@ -61,13 +69,18 @@ function transportFor(options: TopologyClientOptions): Transport {
     return next(req);
   };
   const interceptors = [auth, ...(options.interceptors ?? [])];
+  const writeMaxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  // Node's HTTP/2 session counts queued request bodies against maxSessionMemory (10 MB by
+  // default); past it the session refuses every new stream. Leave room for a few large calls.
+  const nodeOptions = { maxSessionMemory: Math.max(10, Math.ceil((4 * writeMaxBytes) / (1024 * 1024))) };
+  const common = { baseUrl: options.baseUrl, interceptors, writeMaxBytes, nodeOptions };
   switch (options.protocol ?? 'grpc') {
     case 'connect':
-      return createConnectTransport({ baseUrl: options.baseUrl, httpVersion: '2', interceptors });
+      return createConnectTransport({ ...common, httpVersion: '2' });
     case 'grpc-web':
-      return createGrpcWebTransport({ baseUrl: options.baseUrl, httpVersion: '2', interceptors });
+      return createGrpcWebTransport({ ...common, httpVersion: '2' });
     default:
-      return createGrpcTransport({ baseUrl: options.baseUrl, interceptors });
+      return createGrpcTransport(common);
   }
 }
 

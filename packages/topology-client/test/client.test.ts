@@ -1,4 +1,4 @@
-import type { Interceptor } from '@connectrpc/connect';
+import { Code, type Interceptor } from '@connectrpc/connect';
 import { createSql, migrate, migrationSet, type Sql } from '@meridian/db';
 import { createSilentLogger } from '@meridian/logger';
 import { createTestDatabase, waitFor, type TestDatabase } from '@meridian/testing';
@@ -109,6 +109,14 @@ describe.each(['grpc', 'connect', 'grpc-web'] as const)('over %s', (protocol) =>
     expect((await cell1.classify({ claims: [{ claim: { case: 'username', value } }] })).proxy?.address).toBe('cell-1:443');
     expect(cell1.stats()).toEqual({ inFlight: 0, breaker: 'closed' });
   });
+});
+
+test('a message over the limit fails in the client and the next call on the connection works', async () => {
+  const client = createTopologyClient({ baseUrl: url, credential: TOKENS[1], cellId: 1 });
+  const huge = { ...username('too-big'), userData: { typeUrl: 'type.googleapis.com/x.Blob', value: new Uint8Array(17 * 1024 * 1024) } };
+  await expect(client.beginUpdate({ creates: [huge] }, { mode: 'background' })).rejects.toMatchObject({ code: Code.ResourceExhausted });
+  const lease = await client.beginUpdate({ creates: [username('after-too-big', 3)] });
+  await client.commitUpdate(lease);
 });
 
 test('in-transaction calls give up after 2 tries of 0.3 s; the breaker then fails fast and recovers', async () => {
