@@ -59,13 +59,15 @@ describe('invalid UTF-8 in JSON strings is INVALID_ARGUMENT on every protocol', 
       Buffer.from('"},"subject":{"type":"USER","id":"1"},"source":{"type":"RAILS_TABLE_USERS","railsPrimaryKeyId":"AAAAAAAAAAE="}}]}'),
     ]);
   const invalid = json(Buffer.from([0x61, 0xff, 0x62]));
-
-  test('Connect JSON (HTTP/1.1)', async () => {
-    const res = await fetch(`${ctx.h.url}${path('BeginUpdate')}`, {
+  const postJson = (body: Buffer) =>
+    fetch(`${ctx.h.url}${path('BeginUpdate')}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${CELL_1_TOKEN}` },
-      body: invalid,
+      body,
     });
+
+  test('Connect JSON (HTTP/1.1)', async () => {
+    const res = await postJson(invalid);
     expect(res.status).toBe(400);
     expect(((await res.json()) as { code: string }).code).toBe('invalid_argument');
   });
@@ -90,21 +92,13 @@ describe('invalid UTF-8 in JSON strings is INVALID_ARGUMENT on every protocol', 
   });
 
   test('a JSON \\uD800 escape (half a surrogate pair) is INVALID_ARGUMENT too', async () => {
-    const res = await fetch(`${ctx.h.url}${path('BeginUpdate')}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${CELL_1_TOKEN}` },
-      body: json(Buffer.from('a\\ud800b')),
-    });
+    const res = await postJson(json(Buffer.from('a\\ud800b')));
     expect(res.status).toBe(400);
     expect(((await res.json()) as { code: string }).code).toBe('invalid_argument');
   });
 
   test('the same value, valid, is accepted', async () => {
-    const res = await fetch(`${ctx.h.url}${path('BeginUpdate')}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${CELL_1_TOKEN}` },
-      body: json(Buffer.from('a\u00ffb')),
-    });
+    const res = await postJson(json(Buffer.from('a\u00ffb')));
     expect(res.status).toBe(200);
   });
 });
