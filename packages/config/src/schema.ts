@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { claimsConfigSection } from './sections/claims';
 
 // Every variable Meridian reads. Defaults suit a single development machine; anything that is a
 // secret has no default and must be given by the apps that need it (see `requiredBy` below).
@@ -35,7 +36,7 @@ const numberMap = z
     return out;
   });
 
-export const configSchema = z.object({
+const coreConfigSchema = z.object({
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   QUEUE_PREFIX: z
     .string()
@@ -81,6 +82,9 @@ export const configSchema = z.object({
   /** model ids per registry-consistency batch (upstream: 10,000) */
   GEO_CONSISTENCY_BATCH_SIZE: integer(100, 1_000_000).default(10_000),
 });
+
+/** Core variables plus each feature's section (claims: sections/claims.ts). */
+export const configSchema = coreConfigSchema.extend(claimsConfigSection.shape);
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
