@@ -2,6 +2,28 @@ import type { z } from 'zod';
 import type { bulkClaimsPayload } from './bulk-claims-job';
 import type { Row } from './claimable';
 import type { Claims } from './claims-context';
+import { MAX_RECORDS_PER_UPDATE, MAX_UPDATE_BYTES, RECORD_OVERHEAD_BYTES } from './limits';
+
+const utf8 = new TextEncoder();
+
+/** Splits records into BeginUpdates of at most 1,000 records and about 10 MB (upstream limits). */
+export function chunkRecords<T extends { bucket: { value: string } }>(records: readonly T[]): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = utf8.encode(record.bucket.value).length + RECORD_OVERHEAD_BYTES;
+    if (current.length > 0 && (current.length >= MAX_RECORDS_PER_UPDATE || bytes + size > MAX_UPDATE_BYTES)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(record);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
 
 /**
  * One bulk-claims job: BeginUpdate then CommitUpdate at once (no local lease: nothing local is
@@ -18,12 +40,16 @@ export async function runBulkClaims(claims: Claims, payload: z.output<typeof bul
     const rows = await claims.sql<Row[]>`select * from ${claims.sql(model.table)} where ${claims.sql(model.primaryKey)} in ${claims.sql(payload.createIds)}`;
     const creates = rows.flatMap((row) => model.claimsOf(row, (_c, attribute) => state.attributeEnabled(attribute)));
     if (creates.length === 0) return { created: 0, destroyed: 0 };
-    const lease = await client.beginUpdate({ creates }, { mode: 'background' });
-    await client.commitUpdate(lease, { mode: 'background' });
+    for (const chunk of chunkRecords(creates)) {
+      const lease = await client.beginUpdate({ creates: chunk }, { mode: 'background' });
+      await client.commitUpdate(lease, { mode: 'background' });
+    }
     return { created: creates.length, destroyed: 0 };
   }
   const destroys = payload.destroys.map((key) => ({ bucket: key }));
-  const lease = await client.beginUpdate({ destroys }, { mode: 'background' });
-  await client.commitUpdate(lease, { mode: 'background' });
+  for (const chunk of chunkRecords(destroys)) {
+    const lease = await client.beginUpdate({ destroys: chunk }, { mode: 'background' });
+    await client.commitUpdate(lease, { mode: 'background' });
+  }
   return { created: 0, destroyed: destroys.length };
 }

@@ -63,6 +63,10 @@ export async function startClaimsTestEnv(options: { schema: readonly Migration[]
     databases.push(db);
     const sql = createSql(db.url, { max: 20 });
     await migrate(sql, migrationSet('main', [options.schema, claimsMainMigrations]));
+    // each cell hands out its own id range (upstream: sequence_ranges per cell), so ids never collide
+    for (const { name } of await sql<{ name: string }[]>`select schemaname || '.' || sequencename as name from pg_sequences`) {
+      await sql`select setval(${name}::regclass, ${id * 1_000_000_000}, false)`;
+    }
     cells[id] = { id, url: db.url, sql };
   }
 
