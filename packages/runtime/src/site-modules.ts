@@ -3,6 +3,7 @@ import { helmMetadataCacheReplicator } from '@meridian/replicator-helm-metadata-
 import { packageFileReplicator } from '@meridian/replicator-package-files';
 import type { FeatureModule } from './feature-module';
 import { cellModelsModule } from './modules/cell-models-module';
+import { claimsModule } from './modules/claims-module';
 import { createGeoModule } from './modules/geo-module';
 
 // The composition root: the features a site runs, in migration order. Adding a feature is a
@@ -13,7 +14,7 @@ assertDistinct(replicators);
 
 export const geoModule = createGeoModule(replicators);
 
-export const siteModules: ReadonlyArray<FeatureModule<never>> = [cellModelsModule, geoModule] as unknown as ReadonlyArray<FeatureModule<never>>;
+export const siteModules: ReadonlyArray<FeatureModule<never>> = [cellModelsModule, geoModule, claimsModule] as unknown as ReadonlyArray<FeatureModule<never>>;
 
 export function siteReplicators(): readonly ReplicatorDefinition[] {
   return replicators;

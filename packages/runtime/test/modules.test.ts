@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { siteCatalog, siteFlags, siteMigrationSet, siteModules, siteSchedules } from '../src';
+import { claimsModule, siteCatalog, siteFlags, siteMigrationSet, siteModules, siteSchedules, type SiteBase } from '../src';
+import { createSql } from '@meridian/db';
+import { createSilentLogger } from '@meridian/logger';
 import { loadConfig } from '@meridian/config';
 
 describe('feature modules', () => {
@@ -47,5 +49,29 @@ describe('feature modules', () => {
     };
     for (const file of files) visit(file, []);
     expect(cycles).toEqual([]);
+  });
+});
+
+describe('the claims module', () => {
+  const contextFor = async (env: Record<string, string>) => {
+    const config = loadConfig(env);
+    const sql = createSql(config.DATABASE_URL, { max: 1 }); // never queried here
+    const base = { config, logger: createSilentLogger(), mainSql: sql, trackingSql: undefined, siteSql: sql } as unknown as SiteBase;
+    try {
+      return await claimsModule.createContext!(base, undefined);
+    } finally {
+      await sql.end();
+    }
+  };
+
+  it('claims only on a primary with a cell credential; declares its flag, jobs and the every-minute recovery', async () => {
+    expect((await contextFor({})).client).toBeUndefined();
+    expect((await contextFor({ TOPOLOGY_CELL_CREDENTIAL: 'a-cell-credential-1234', SITE_ROLE: 'secondary' })).client).toBeUndefined();
+    const claims = await contextFor({ TOPOLOGY_CELL_CREDENTIAL: 'a-cell-credential-1234', CELL_ID: '7' });
+    expect(claims.client?.cellId).toBe(7n);
+    expect(siteFlags().map((f) => f.name)).toContain('cells_unique_claims');
+    expect(siteCatalog().map((d) => d.queue)).toEqual(expect.arrayContaining(['claims.lease_recovery', 'claims.bulk_claims']));
+    expect(siteSchedules(loadConfig({})).find((s) => s.id === 'claims-lease-recovery')?.pattern).toBe('* * * * *');
+    expect(siteMigrationSet('main').migrations.map((m) => m.name)).toContain('claims/0001_outstanding_leases');
   });
 });
