@@ -50,6 +50,12 @@ export interface TopologyClient {
   listRecords(request: Omit<MessageInitShape<typeof ListRecordsRequestSchema>, 'cellId' | '$typeName'>, options?: CallOptions): Promise<{ records: ClaimRecord[]; truncated: boolean }>;
   getCells(options?: CallOptions): Promise<CellInfo[]>;
   classify(request: MessageInitShape<typeof ClassifyRequestSchema>, options?: CallOptions): Promise<ClassifyResponse>;
+  /**
+   * Opens the HTTP/2 connection and warms both ends with a cheap ListLeases (created after an
+   * hour from now, so it reads nothing), background deadline. Upstream does this at boot: a cold
+   * first call would otherwise miss the 0.3 s in-transaction deadline and trip the breaker.
+   */
+  warmUp(): Promise<void>;
   /** for metrics and status pages */
   stats(): { inFlight: number; breaker: BreakerState };
 }
@@ -141,6 +147,10 @@ export function createTopologyClient(options: TopologyClientOptions): TopologyCl
     },
     classify(request, opts) {
       return call(opts?.mode ?? 'transaction', (timeoutMs, signal) => classifier.classify(request as ClassifyRequest, { timeoutMs, signal }));
+    },
+    async warmUp() {
+      const inAnHour = BigInt(Math.floor(Date.now() / 1000) + 3600);
+      await call('background', (timeoutMs, signal) => claims.listLeases({ cellId, limit: 1, createdAfter: { seconds: inAnHour, nanos: 0 } } as ListLeasesRequest, { timeoutMs, signal }));
     },
     stats: () => ({ inFlight: maxConcurrent - resilience.bulkhead.executionSlots, breaker: breakerState() }),
   };

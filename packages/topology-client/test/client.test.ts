@@ -87,6 +87,7 @@ async function blockBeginUpdate(): Promise<{ release(): Promise<void> }> {
 describe.each(['grpc', 'connect', 'grpc-web'] as const)('over %s', (protocol) => {
   test('claims, commits idempotently and maps errors to named classes', async () => {
     const cell1 = createTopologyClient({ baseUrl: url, credential: TOKENS[1], cellId: 1, protocol });
+    await cell1.warmUp();
     const cell2 = createTopologyClient({ baseUrl: url, credential: TOKENS[2], cellId: 2, protocol });
     const value = `client-${protocol}`;
     const lease = await cell1.beginUpdate({ creates: [username(value)] });
