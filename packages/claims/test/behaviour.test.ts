@@ -1,17 +1,15 @@
 import { exactlyOne, transactionScope } from '@meridian/db';
 import { BucketType, ClaimsUnavailableError, ClaimTakenError, recoverLostTransactions, withClaims } from '../src';
-import { leaseCounts, serviceClaims, startClaimsTestEnv, type ClaimsTestEnv } from '../src/conformance/claims-test-env';
-import { emails, models, schema, users } from './fixtures';
+import { leaseCounts, serviceClaims, type ClaimsTestEnv } from '../src/conformance/claims-test-env';
+import { emails, models, users } from './fixtures';
+import { useClaimsEnv } from './use-claims-env';
 
 // Upstream's behaviour table, against the real Topology Service over HTTP and real PostgreSQL.
 
 let env: ClaimsTestEnv;
-beforeAll(async () => {
-  env = await startClaimsTestEnv({ schema });
-  await env.setClaimsFlag(true);
-});
-afterAll(async () => {
-  await env.close();
+const environment = useClaimsEnv();
+beforeAll(() => {
+  env = environment();
 });
 beforeEach(() => {
   env.calls.length = 0;

@@ -30,3 +30,4 @@ export const emails: Claimable = defineClaimable({
 });
 
 export const models = [users, emails];
+

@@ -1,17 +1,15 @@
 import { BucketType, recoverLostTransactions, SourceType, SubjectType, encodePrimaryKey } from '../src';
-import { leaseCounts, startClaimsTestEnv, type ClaimsTestEnv } from '../src/conformance/claims-test-env';
-import { models, schema } from './fixtures';
+import { leaseCounts, type ClaimsTestEnv } from '../src/conformance/claims-test-env';
+import { models } from './fixtures';
+import { useClaimsEnv } from './use-claims-env';
 
 // Every cell of upstream's recovery matrix (local lease × service lease), with a fake "now":
 // leases are real (BeginUpdate on the real service, rows in the cell's table).
 
 let env: ClaimsTestEnv;
-beforeAll(async () => {
-  env = await startClaimsTestEnv({ schema });
-  await env.setClaimsFlag(true);
-});
-afterAll(async () => {
-  await env.close();
+const environment = useClaimsEnv();
+beforeAll(() => {
+  env = environment();
 });
 
 const MIN = 60_000;

@@ -2,16 +2,14 @@ import { exactlyOne } from '@meridian/db';
 import { spawnTs, waitFor } from '@meridian/testing';
 import path from 'node:path';
 import { recoverLostTransactions } from '../src';
-import { CELL_CREDENTIALS, leaseCounts, serviceClaims, startClaimsTestEnv, type ClaimsTestEnv } from '../src/conformance/claims-test-env';
-import { models, schema } from './fixtures';
+import { CELL_CREDENTIALS, leaseCounts, serviceClaims, type ClaimsTestEnv } from '../src/conformance/claims-test-env';
+import { models } from './fixtures';
+import { useClaimsEnv } from './use-claims-env';
 
 let env: ClaimsTestEnv;
-beforeAll(async () => {
-  env = await startClaimsTestEnv({ schema });
-  await env.setClaimsFlag(true);
-});
-afterAll(async () => {
-  await env.close();
+const environment = useClaimsEnv();
+beforeAll(() => {
+  env = environment();
 });
 
 test('a process killed (SIGKILL) between BeginUpdate and COMMIT: no row, and recovery rolls the lease back', async () => {

@@ -16,7 +16,7 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { ClassifyRequestSchema, ListLeasesRequestSchema, ListRecordsRequestSchema, MetadataSchema } from '@meridian/proto';
 import { BrokenCircuitError, BulkheadRejectedError, CircuitState, TaskCancelledError } from 'cockatiel';
 import { createCallPolicies, DEFAULT_POLICIES, type BreakerState, type CallMode, type CallPolicy, type CircuitBreakerOptions } from './call-policy';
-import { CircuitOpenError, ConcurrencyLimitError, fromConnectError, TopologyUnavailableError } from './errors';
+import { AlreadyClaimedError, CircuitOpenError, ConcurrencyLimitError, fromConnectError, TopologyUnavailableError } from './errors';
 
 export interface TopologyClientOptions {
   /** e.g. http://topology.internal:9090 */
@@ -120,13 +120,28 @@ export function createTopologyClient(options: TopologyClientOptions): TopologyCl
   return {
     cellId,
     async beginUpdate(update, opts) {
-      const res = await call(opts?.mode ?? 'transaction', (timeoutMs, signal) =>
-        claims.beginUpdate(
-          { cellId, createRecords: (update.creates ?? []) as Metadata[], destroyRecords: (update.destroys ?? []) as Metadata[] },
-          { timeoutMs, signal },
-        ),
-      );
-      return res.leaseUuid?.value ?? '';
+      let tries = 0;
+      try {
+        const res = await call(opts?.mode ?? 'transaction', (timeoutMs, signal) => {
+          tries++;
+          return claims.beginUpdate(
+            { cellId, createRecords: (update.creates ?? []) as Metadata[], destroyRecords: (update.destroys ?? []) as Metadata[] },
+            { timeoutMs, signal },
+          );
+        });
+        return res.leaseUuid?.value ?? '';
+      } catch (error) {
+        // BeginUpdate is not idempotent: an earlier try may have reached the service and now holds
+        // these very values under an orphan lease (recovery rolls it back). "Taken" is not known.
+        if (error instanceof AlreadyClaimedError && tries > 1) {
+          throw new TopologyUnavailableError(
+            `ALREADY_EXISTS on try ${tries} of BeginUpdate: the values may be held by this call's own earlier try; retry later`,
+            Code.Unavailable,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
     },
     async commitUpdate(leaseUuid, opts) {
       await call(opts?.mode ?? 'transaction', (timeoutMs, signal) => claims.commitUpdate({ cellId, leaseUuid: { value: leaseUuid } }, { timeoutMs, signal }));

@@ -169,3 +169,24 @@ test('an unreachable service is TopologyUnavailableError after the tries', async
   const client = createTopologyClient({ baseUrl: 'http://127.0.0.1:1', credential: TOKENS[1], cellId: 1, policies: { background: { backoffMs: 1 } } });
   await expect(client.getCells()).rejects.toBeInstanceOf(TopologyUnavailableError);
 });
+
+test('ALREADY_EXISTS on a retried BeginUpdate is not "taken": the first try may hold the values itself', async () => {
+  let first = true;
+  // the first try reaches the service (its lease is opened), then its answer never arrives: the
+  // client's deadline aborts it and the retry finds the values held by that orphan lease
+  const loseFirstAnswer: Interceptor = (next) => async (req) => {
+    const res = await next(req);
+    if (req.method.name === 'BeginUpdate' && first) {
+      first = false;
+      await new Promise((resolve) => req.signal.addEventListener('abort', resolve));
+      throw new Error('answer lost');
+    }
+    return res;
+  };
+  const client = createTopologyClient({ baseUrl: url, credential: TOKENS[1], cellId: 1, interceptors: [loseFirstAnswer] });
+  const error = await client.beginUpdate({ creates: [username('orphaned-by-retry')] }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(TopologyUnavailableError);
+  expect((error as Error).message).toMatch(/own earlier try/);
+  const [open] = await sql<{ n: number }[]>`select count(*)::int as n from claim_leases where state = 'open' and cell_id = 1`;
+  expect(open!.n).toBeGreaterThanOrEqual(1); // the orphan, for recovery
+});
