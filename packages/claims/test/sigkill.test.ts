@@ -20,7 +20,7 @@ test('a process killed (SIGKILL) between BeginUpdate and COMMIT: no row, and rec
     USERNAME: 'killed-mid-transaction',
   });
   try {
-    await waitFor(() => child.output().includes('LEASE_OPEN'), { timeoutMs: 30_000, message: `child to open its lease: ${child.output()}` });
+    await waitFor(() => child.output().includes('LEASE_OPEN'), { timeoutMs: 120_000, message: `child to open its lease: ${child.output()}` });
   } finally {
     child.child.kill('SIGKILL');
   }
@@ -37,4 +37,4 @@ test('a process killed (SIGKILL) between BeginUpdate and COMMIT: no row, and rec
   expect(result.rolledBack).toBe(1);
   expect(await leaseCounts(env)).toEqual({ service: 0, local: 0 });
   expect((await serviceClaims(env)).some((c) => c.value === 'killed-mid-transaction')).toBe(false);
-});
+}, 180_000);

@@ -16,6 +16,9 @@ import { claimsMainMigrations } from '../migrations';
 
 export const CELL_CREDENTIALS: Record<number, string> = { 1: 'claims-test-cell-1-credential', 2: 'claims-test-cell-2-credential' };
 
+/** in-transaction deadline of the test clients */
+export const TEST_TRANSACTION_TIMEOUT_MS = 10_000;
+
 export interface RecordedCall {
   method: string;
   cellId: number;
@@ -95,6 +98,9 @@ export async function startClaimsTestEnv(options: { schema: readonly Migration[]
       baseUrl: topologyUrl,
       credential: CELL_CREDENTIALS[cellId]!,
       cellId,
+      // tests share a loaded machine: a generous deadline, so only the tests about failures fail
+      // calls (the production 0.3 s deadline and its breaker are tested in topology-client)
+      policies: { transaction: { timeoutMs: TEST_TRANSACTION_TIMEOUT_MS } },
       ...extra,
       interceptors: [recorder(calls, cellId), ...(extra.interceptors ?? [])],
     });

@@ -10,7 +10,7 @@ const env = process.env as Record<string, string>;
 const sql = createSql(env.CELL_DB_URL!, { max: 2 });
 const claims = createClaims({
   sql,
-  client: createTopologyClient({ baseUrl: env.TOPOLOGY_URL!, credential: env.CELL_CREDENTIAL!, cellId: 1 }),
+  client: createTopologyClient({ baseUrl: env.TOPOLOGY_URL!, credential: env.CELL_CREDENTIAL!, cellId: 1, policies: { transaction: { timeoutMs: 10_000 } } }),
   models,
   logger: createSilentLogger(),
   flagCacheMs: 0,
