@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { claimsConfigSection } from './sections/claims';
+import { integer } from './zod-helpers';
 
 // Every variable Meridian reads. Defaults suit a single development machine; anything that is a
 // secret has no default and must be given by the apps that need it (see `requiredBy` below).
@@ -17,7 +18,6 @@ const url = (protocols: string[]) =>
 
 const postgresUrl = url(['postgres:', 'postgresql:']);
 const httpUrl = url(['http:', 'https:']);
-const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** `name=value,name=value` lists, e.g. per-queue concurrency. */
 const numberMap = z

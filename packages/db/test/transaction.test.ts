@@ -3,14 +3,15 @@ import { openTestDatabase } from './helpers';
 
 const set = composeMigrations('main', [{ name: '0001_items', sql: 'create table items (id bigserial primary key, name text not null unique)' }]);
 
+let db: Awaited<ReturnType<typeof openTestDatabase>>;
+beforeAll(async () => {
+  db = await openTestDatabase(set);
+});
+afterAll(async () => {
+  await db.close();
+});
+
 describe('withTransaction', () => {
-  let db: Awaited<ReturnType<typeof openTestDatabase>>;
-  beforeAll(async () => {
-    db = await openTestDatabase(set);
-  });
-  afterAll(async () => {
-    await db.close();
-  });
   const count = async (name: string) => exactlyOne(await db.sql<{ n: number }[]>`select count(*)::int as n from items where name = ${name}`).n;
 
   async function insertItem(sql: Db, name: string): Promise<bigint> {
@@ -126,13 +127,6 @@ describe('withTransaction', () => {
 });
 
 describe('row helpers and SQLSTATEs', () => {
-  let db: Awaited<ReturnType<typeof openTestDatabase>>;
-  beforeAll(async () => {
-    db = await openTestDatabase(set);
-  });
-  afterAll(async () => {
-    await db.close();
-  });
 
   it('exactlyOne and atMostOne name what was missing or duplicated', async () => {
     expect(() => exactlyOne([], 'item')).toThrow(new RowCountError(0, 'item'));

@@ -1,9 +1,9 @@
 import { z } from 'zod';
+import { integer } from '../zod-helpers';
 
 // The claims feature's variables. Claiming needs a credential for this cell (CELL_ID) at the
 // Topology Service; without TOPOLOGY_CELL_CREDENTIAL a cell makes no claims calls at all, and with
 // it the global flag `cells_unique_claims` switches claiming on at run time.
-const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 export const claimsConfigSection = z.object({
   /** this cell's credential at the Topology Service (`Authorization: Bearer …`); unset = claims off */
