@@ -1,4 +1,3 @@
-import type { Interceptor } from '@connectrpc/connect';
 import { createSql, migrate, migrationSet, setFlag, type Migration, type Sql } from '@meridian/db';
 import { createSilentLogger, type Logger } from '@meridian/logger';
 import type { QueueSet } from '@meridian/queue';
@@ -45,6 +44,8 @@ export interface ClaimsTestEnv {
   startTopology(): Promise<void>;
   close(): Promise<void>;
 }
+
+type Interceptor = NonNullable<TopologyClientOptions['interceptors']>[number];
 
 function recorder(calls: RecordedCall[], cellId: number): Interceptor {
   return (next) => (req) => {
