@@ -1,7 +1,8 @@
 import type { Migration } from '@meridian/db';
 
 // The reference cell schema in each cell's main database: enough of an application for Geo
-// (blobs owned by projects) and, later, for claims (users, emails, routes).
+// (blobs owned by projects) and for claims (users, emails, keys, routes, …). Released steps are
+// never edited: new tables and columns are new steps.
 export const cellModelMigrations: Migration[] = [
   {
     name: 'cell-models/0001_organizations_projects_packages',
@@ -61,6 +62,60 @@ export const cellModelMigrations: Migration[] = [
         created_at timestamptz not null default now(),
         updated_at timestamptz not null default now(),
         unique (project_id, channel)
+      );`,
+  },
+  {
+    name: 'cell-models/0002_claimable_models',
+    sql: `
+      create table users (
+        id bigserial primary key,
+        username text not null unique,
+        name text not null default '',
+        created_at timestamptz not null default now(),
+        updated_at timestamptz not null default now()
+      );
+      create table emails (
+        id bigserial primary key,
+        user_id bigint not null references users (id) on delete cascade,
+        email text not null unique,
+        created_at timestamptz not null default now()
+      );
+      create index emails_user_id on emails (user_id);
+      create table keys (
+        id bigserial primary key,
+        user_id bigint not null references users (id) on delete cascade,
+        title text not null default '',
+        key text not null,
+        fingerprint text not null unique,
+        created_at timestamptz not null default now()
+      );
+      create index keys_user_id on keys (user_id);
+      create table gpg_keys (
+        id bigserial primary key,
+        user_id bigint not null references users (id) on delete cascade,
+        key text not null,
+        fingerprint text not null unique,
+        created_at timestamptz not null default now()
+      );
+      create index gpg_keys_user_id on gpg_keys (user_id);
+      create table routes (
+        id bigserial primary key,
+        namespace_id bigint not null references namespaces (id) on delete cascade,
+        path text not null unique,
+        created_at timestamptz not null default now()
+      );
+      create index routes_namespace_id on routes (namespace_id);
+      create table redirect_routes (
+        id bigserial primary key,
+        namespace_id bigint not null references namespaces (id) on delete cascade,
+        path text not null unique,
+        created_at timestamptz not null default now()
+      );
+      create index redirect_routes_namespace_id on redirect_routes (namespace_id);
+      create table service_desk_settings (
+        project_id bigint primary key references projects (id) on delete cascade,
+        custom_email text unique,
+        created_at timestamptz not null default now()
       );`,
   },
 ];

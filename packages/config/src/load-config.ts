@@ -38,7 +38,7 @@ export function loadConfig<K extends ConfigKey = never>(
   return result.data as LoadedConfig<K>;
 }
 
-const SECRET = /TOKEN|SECRET|PASSWORD/;
+const SECRET = /TOKEN|SECRET|PASSWORD|CREDENTIAL/;
 
 function redact(key: string, value: string | undefined): string | undefined {
   return value !== undefined && SECRET.test(key) ? '[redacted]' : value;

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { claimsConfigSection } from './sections/claims';
+import { integer } from './zod-helpers';
 
 // Every variable Meridian reads. Defaults suit a single development machine; anything that is a
 // secret has no default and must be given by the apps that need it (see `requiredBy` below).
@@ -16,7 +18,6 @@ const url = (protocols: string[]) =>
 
 const postgresUrl = url(['postgres:', 'postgresql:']);
 const httpUrl = url(['http:', 'https:']);
-const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** `name=value,name=value` lists, e.g. per-queue concurrency. */
 const numberMap = z
@@ -35,7 +36,7 @@ const numberMap = z
     return out;
   });
 
-export const configSchema = z.object({
+const coreConfigSchema = z.object({
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   QUEUE_PREFIX: z
     .string()
@@ -81,6 +82,9 @@ export const configSchema = z.object({
   /** model ids per registry-consistency batch (upstream: 10,000) */
   GEO_CONSISTENCY_BATCH_SIZE: integer(100, 1_000_000).default(10_000),
 });
+
+/** Core variables plus each feature's section (claims: sections/claims.ts). */
+export const configSchema = coreConfigSchema.extend(claimsConfigSection.shape);
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;

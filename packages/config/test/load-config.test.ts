@@ -50,4 +50,20 @@ describe('loadConfig', () => {
   it('treats empty strings as unset', () => {
     expect(loadConfig({ LOG_LEVEL: '' }).LOG_LEVEL).toBe('info');
   });
+
+  it('includes the claims section: upstream deadlines by default, the credential never echoed', () => {
+    const config = loadConfig({});
+    expect(config.TOPOLOGY_CELL_CREDENTIAL).toBeUndefined();
+    expect([config.TOPOLOGY_TRANSACTION_TIMEOUT_MS, config.TOPOLOGY_TRANSACTION_ATTEMPTS, config.TOPOLOGY_MAX_CONCURRENT]).toEqual([300, 2, 200]);
+    const error = (() => {
+      try {
+        loadConfig({ TOPOLOGY_CELL_CREDENTIAL: 'shortsecret', TOPOLOGY_PROTOCOL: 'carrier-pigeon' });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error?.message).toMatch(/TOPOLOGY_CELL_CREDENTIAL: must be at least 16 characters/);
+    expect(error?.message).toMatch(/TOPOLOGY_PROTOCOL/);
+    expect(error?.message).not.toContain('shortsecret');
+  });
 });

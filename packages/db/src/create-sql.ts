@@ -1,4 +1,5 @@
 import postgres from 'postgres';
+import { DUPLICATE_DATABASE } from './sqlstate';
 
 export type Sql = postgres.Sql<Record<string, never>>;
 export type TransactionSql = postgres.TransactionSql<Record<string, never>>;
@@ -52,7 +53,7 @@ export async function ensureDatabase(url: string): Promise<boolean> {
       await admin.unsafe(`create database ${quoteIdent(name)}`);
     } catch (error) {
       // another process created it between our check and our create: that is fine
-      if ((error as { code?: string }).code !== '42P04') throw error;
+      if ((error as { code?: string }).code !== DUPLICATE_DATABASE) throw error;
       return false;
     }
     return true;

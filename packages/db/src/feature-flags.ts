@@ -1,4 +1,4 @@
-import type { Sql } from './create-sql';
+import type { Db } from './transaction';
 
 /** A flag a package declares; unset flags take `defaultEnabled`. */
 export interface FlagDefinition {
@@ -20,12 +20,12 @@ export class UnknownFlagError extends Error {
   override readonly name = 'UnknownFlagError';
 }
 
-export async function isFlagEnabled(sql: Sql, flag: FlagDefinition): Promise<boolean> {
+export async function isFlagEnabled(sql: Db, flag: FlagDefinition): Promise<boolean> {
   const [row] = await sql<{ enabled: boolean }[]>`select enabled from feature_flags where name = ${flag.name}`;
   return row?.enabled ?? flag.defaultEnabled;
 }
 
-export async function listFlags(sql: Sql, declared: readonly FlagDefinition[]): Promise<FlagState[]> {
+export async function listFlags(sql: Db, declared: readonly FlagDefinition[]): Promise<FlagState[]> {
   const rows = await sql<{ name: string; enabled: boolean; updated_at: Date }[]>`select name, enabled, updated_at from feature_flags`;
   const byName = new Map(rows.map((r) => [r.name, r]));
   const states: FlagState[] = declared.map((flag) => {
@@ -42,7 +42,7 @@ export async function listFlags(sql: Sql, declared: readonly FlagDefinition[]): 
 }
 
 /** Sets a declared flag; refuses names no package declares (a typo would otherwise do nothing). */
-export async function setFlag(sql: Sql, declared: readonly FlagDefinition[], name: string, enabled: boolean): Promise<void> {
+export async function setFlag(sql: Db, declared: readonly FlagDefinition[], name: string, enabled: boolean): Promise<void> {
   if (!FLAG_NAME.test(name) || !declared.some((flag) => flag.name === name)) {
     throw new UnknownFlagError(`unknown flag "${name}"; \`meridian flags list\` shows the declared flags`);
   }

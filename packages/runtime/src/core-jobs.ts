@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineJob, defineSchedule, registerProcessor, type ProcessorRegistration } from '@meridian/queue';
-import type { SiteResources } from './site-resources';
+import type { SiteBase } from './feature-module';
 
 /**
  * Every site's liveness beat: proves the scheduler schedules and a worker consumes, and gives
@@ -18,7 +18,7 @@ export const coreCatalog = [heartbeatJob];
 
 export const coreSchedules = [defineSchedule({ id: 'site-heartbeat', job: heartbeatJob, data: {}, every: 30_000 })];
 
-export function coreProcessors(site: SiteResources): ProcessorRegistration[] {
+export function coreProcessors(site: SiteBase): ProcessorRegistration[] {
   return [
     registerProcessor(heartbeatJob, async () => {
       const sql = site.siteSql;

@@ -1,9 +1,11 @@
-export { siteCatalog, siteSchedules, siteProcessors, siteFlags } from './site-catalog';
-export { openSiteResources, siteDatabases, type SiteResources, type SiteDatabases } from './site-resources';
+export { siteCatalog, siteSchedules, siteFlags, siteMigrationSet } from './site-catalog';
+export { siteProcessors, siteRouters, registerSiteMetrics } from './site-features';
+export { openSiteResources, siteDatabases, moduleContext, type SiteResources, type SiteDatabases, type OpenSiteOptions } from './site-resources';
+export { siteModules, siteReplicators, geoModule } from './site-modules';
+export { claimsModule } from './modules/claims-module';
+export { defineFeatureModule, type FeatureModule, type SiteBase, type SiteRoute } from './feature-module';
 export { heartbeatJob } from './core-jobs';
 export { migrateSite } from './migrate-site';
 export { runMain } from './run-main';
 export { applyHeapGrowing } from './heap-tuning';
-export { siteReplicators, siteMigrationSet } from './site-features';
-export { registerGeoMetrics } from './geo-metrics';
-export { siteRouters } from './site-routes';
+export { registerSiteMetrics as registerGeoMetrics } from './site-features';

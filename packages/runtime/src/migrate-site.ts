@@ -1,6 +1,6 @@
 import type { Config } from '@meridian/config';
 import { createSql, databaseName, ensureDatabase, migrate, type DatabaseKind } from '@meridian/db';
-import { siteMigrationSet } from './site-features';
+import { siteMigrationSet } from './site-catalog';
 import type { Logger } from '@meridian/logger';
 
 export interface MigrateResult {

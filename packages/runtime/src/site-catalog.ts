@@ -1,37 +1,29 @@
 import type { Config } from '@meridian/config';
-import type { FlagDefinition } from '@meridian/db';
-import { assertUniqueQueues, jobsForRole, type JobCatalog, type ProcessorRegistration, type ScheduleDefinition } from '@meridian/queue';
-import { geoCatalog, geoProcessors, geoSchedules, replicationFlag } from '@meridian/geo';
-import { coreCatalog, coreProcessors, coreSchedules } from './core-jobs';
-import { siteReplicators } from './site-features';
-import type { SiteResources } from './site-resources';
+import { migrationSet, type DatabaseKind, type FlagDefinition, type MigrationSet } from '@meridian/db';
+import { assertUniqueQueues, type JobCatalog, type ScheduleDefinition } from '@meridian/queue';
+import { coreCatalog, coreSchedules } from './core-jobs';
+import { siteModules } from './site-modules';
 
-// The one place that lists what a site runs. Feature packages (geo, claims, org moves) add their
-// catalogs, schedules and processors here, so the apps never change when a feature arrives.
+// What a site runs, read from the module list: nothing here names a feature.
 
 export function siteCatalog(): JobCatalog {
-  const catalog = [...coreCatalog, ...geoCatalog(siteReplicators())];
+  const catalog = [...coreCatalog, ...siteModules.flatMap((m) => m.catalog?.() ?? [])];
   assertUniqueQueues(catalog);
   return catalog;
 }
 
 export function siteSchedules(config: Config): ScheduleDefinition[] {
-  const geo = geoSchedules({
-    eventCursorMs: config.GEO_EVENT_CURSOR_INTERVAL_MS,
-    registrySyncMs: config.GEO_REGISTRY_SYNC_INTERVAL_MS,
-    consistencyMs: config.GEO_CONSISTENCY_INTERVAL_MS,
-    syncTimeoutCheckMs: config.GEO_SYNC_TIMEOUT_CHECK_INTERVAL_MS,
-    statusReportMs: config.GEO_STATUS_REPORT_INTERVAL_MS,
-  });
-  return [...coreSchedules, ...geo].filter((schedule) => schedule.job.roles.includes(config.SITE_ROLE));
+  return [...coreSchedules, ...siteModules.flatMap((m) => m.schedules?.(config) ?? [])].filter((schedule) =>
+    schedule.job.roles.includes(config.SITE_ROLE),
+  );
 }
 
-export function siteProcessors(site: SiteResources): ProcessorRegistration[] {
-  const forRole = new Set(jobsForRole(siteCatalog(), site.config.SITE_ROLE).map((d) => d.queue));
-  return [...coreProcessors(site), ...geoProcessors(site.geo)].filter((registration) => forRole.has(registration.definition.queue));
-}
-
-/** Every feature flag the packages declare (geo replication per type, claims verification per model, …). */
+/** Every feature flag the modules declare (geo replication per type, claims, …). */
 export function siteFlags(): FlagDefinition[] {
-  return siteReplicators().map(replicationFlag);
+  return siteModules.flatMap((m) => m.flags?.() ?? []);
+}
+
+/** Every database's migrations: core steps, then each module's, in module order. */
+export function siteMigrationSet(kind: DatabaseKind): MigrationSet {
+  return migrationSet(kind, siteModules.map((m) => m.migrations?.[kind] ?? []).filter((steps) => steps.length > 0));
 }

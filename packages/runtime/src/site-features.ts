@@ -1,25 +1,25 @@
-import { cellModelMigrations } from '@meridian/cell-models';
-import { migrationSet, type DatabaseKind, type MigrationSet } from '@meridian/db';
-import { assertDistinct, geoMainMigrations, geoTrackingMigrations, type ReplicatorDefinition } from '@meridian/geo';
-import { helmMetadataCacheReplicator } from '@meridian/replicator-helm-metadata-caches';
-import { packageFileReplicator } from '@meridian/replicator-package-files';
+import { jobsForRole, type ProcessorRegistration } from '@meridian/queue';
+import type { Registry } from 'prom-client';
+import { coreProcessors } from './core-jobs';
+import type { SiteRoute } from './feature-module';
+import { siteCatalog } from './site-catalog';
+import { siteModules } from './site-modules';
+import { moduleContext, type SiteResources } from './site-resources';
 
-// Adding a blob type: a package under packages/replicators/ and one line here.
-const replicators: readonly ReplicatorDefinition[] = [packageFileReplicator, helmMetadataCacheReplicator];
-assertDistinct(replicators);
+// The run-time side of the modules: processors, routes and metrics from each module's context.
 
-export function siteReplicators(): readonly ReplicatorDefinition[] {
-  return replicators;
+export function siteProcessors(site: SiteResources): ProcessorRegistration[] {
+  const forRole = new Set(jobsForRole(siteCatalog(), site.config.SITE_ROLE).map((d) => d.queue));
+  const registrations = [...coreProcessors(site), ...siteModules.flatMap((m) => m.processors?.(moduleContext(site, m), site) ?? [])];
+  return registrations.filter((registration) => forRole.has(registration.definition.queue));
 }
 
-/** Every database's migrations: core steps, the reference cell schema, then geo. */
-export function siteMigrationSet(kind: DatabaseKind): MigrationSet {
-  switch (kind) {
-    case 'main':
-      return migrationSet('main', [cellModelMigrations, geoMainMigrations(replicators)]);
-    case 'geo_tracking':
-      return migrationSet('geo_tracking', [geoTrackingMigrations(replicators)]);
-    case 'topology':
-      return migrationSet('topology');
-  }
+/** Feature routers the site API mounts (geo on a primary: the transfer and status endpoints). */
+export function siteRouters(site: SiteResources): SiteRoute[] {
+  return siteModules.flatMap((m) => m.routes?.(moduleContext(site, m), site) ?? []);
+}
+
+/** Every module's gauges on the site API's registry. */
+export function registerSiteMetrics(registry: Registry, site: SiteResources): void {
+  for (const m of siteModules) m.metrics?.(registry, moduleContext(site, m), site);
 }

@@ -1,12 +1,13 @@
 import type { Config } from '@meridian/config';
-import { assertMigrated, createSql, type MigrationSet, type Sql } from '@meridian/db';
-import { DEFAULT_GEO_SETTINGS, type GeoContext, type GeoSettings } from '@meridian/geo';
-import { createFilesystemStorage, type BlobStorage } from '@meridian/storage';
+import { assertMigrated, createSql, type MigrationSet } from '@meridian/db';
+import type { GeoContext, GeoSettings } from '@meridian/geo';
 import type { Logger } from '@meridian/logger';
-import { assertNoEviction, createQueueSet, createRedisConnection, type ConnectionRole, type QueueSet } from '@meridian/queue';
+import { assertNoEviction, createQueueSet, createRedisConnection, type ConnectionRole } from '@meridian/queue';
+import { createFilesystemStorage } from '@meridian/storage';
 import type { Redis } from 'ioredis';
-import { siteCatalog } from './site-catalog';
-import { siteMigrationSet, siteReplicators } from './site-features';
+import type { FeatureModule, SiteBase } from './feature-module';
+import { siteCatalog, siteMigrationSet } from './site-catalog';
+import { geoModule, siteModules } from './site-modules';
 
 /** The databases a site's processes open, by role. */
 export interface SiteDatabases {
@@ -22,31 +23,36 @@ export function siteDatabases(config: Config): SiteDatabases {
   return { main, tracking: { url: config.GEO_TRACKING_DATABASE_URL, set: siteMigrationSet('geo_tracking') } };
 }
 
-/** What every long-running site process holds: pools, one Redis connection, the queue set. */
-export interface SiteResources {
-  config: Config;
-  logger: Logger;
-  mainSql: Sql;
-  trackingSql: Sql | undefined;
-  /** the database this site writes its own state to: main on a primary, tracking on a secondary */
-  siteSql: Sql;
-  redis: Redis;
-  queues: QueueSet;
-  storage: BlobStorage;
-  /** what geo jobs, routes and status need */
+/** What every long-running site process holds: pools, one Redis connection, the queue set, and each module's context. */
+export interface SiteResources extends SiteBase {
+  /** the geo module's context (kept as a field: apps and tests read it) */
   geo: GeoContext;
+  /** every module's context, by module */
+  readonly contexts: ReadonlyMap<FeatureModule<never>, unknown>;
   close(): Promise<void>;
+}
+
+/** The context `module` built for this site. */
+export function moduleContext<C>(site: SiteResources, module: FeatureModule<C>): C {
+  return site.contexts.get(module as FeatureModule<never>) as C;
+}
+
+export interface OpenSiteOptions {
+  redisRole: ConnectionRole;
+  poolSize?: number;
+  checkMigrations?: boolean;
+  /** geo tunables (tests and benches shrink them) */
+  geoSettings?: Partial<GeoSettings>;
+  /** per-module overrides by module name, handed to its createContext */
+  moduleOverrides?: Record<string, unknown>;
 }
 
 /**
  * Opens and checks everything a site process needs, refusing to start (with the fix in the
- * message) on an unmigrated database or a Redis that may evict keys.
+ * message) on an unmigrated database or a Redis that may evict keys, then lets each module build
+ * its context.
  */
-export async function openSiteResources(
-  config: Config,
-  logger: Logger,
-  options: { redisRole: ConnectionRole; poolSize?: number; checkMigrations?: boolean; geoSettings?: Partial<GeoSettings> },
-): Promise<SiteResources> {
+export async function openSiteResources(config: Config, logger: Logger, options: OpenSiteOptions): Promise<SiteResources> {
   const databases = siteDatabases(config);
   const name = `meridian-${config.SITE_NAME}`;
   const mainSql = createSql(databases.main.url, { max: options.poolSize ?? 10, applicationName: name });
@@ -68,30 +74,9 @@ export async function openSiteResources(
     await Promise.all([mainSql.end({ timeout: 1 }), trackingSql?.end({ timeout: 1 })]);
     throw error;
   }
-  const queues = createQueueSet(siteCatalog(), redis, config.QUEUE_PREFIX);
   const connection = redis;
-  const storage = createFilesystemStorage(config.STORAGE_ROOT, { smallFileIo: config.STORAGE_SMALL_FILE_IO });
-  const geo: GeoContext = {
-    role: config.SITE_ROLE,
-    siteName: config.SITE_NAME,
-    replicators: siteReplicators(),
-    mainSql,
-    trackingSql,
-    storage,
-    queues,
-    logger,
-    secret: config.GEO_SHARED_SECRET,
-    primaryUrl: config.PRIMARY_API_URL,
-    settings: {
-      ...DEFAULT_GEO_SETTINGS,
-      syncTimeoutMs: config.GEO_SYNC_TIMEOUT_MS,
-      syncBatchSize: config.GEO_SYNC_BATCH_SIZE,
-      consistencyBatchSize: config.GEO_CONSISTENCY_BATCH_SIZE,
-      ...options.geoSettings,
-    },
-    capacityOverrides: config.QUEUE_GLOBAL_CONCURRENCY,
-  };
-  return {
+  const queues = createQueueSet(siteCatalog(), connection, config.QUEUE_PREFIX);
+  const base: SiteBase = {
     config,
     logger,
     mainSql,
@@ -99,12 +84,24 @@ export async function openSiteResources(
     siteSql: trackingSql ?? mainSql,
     redis: connection,
     queues,
-    storage,
-    geo,
-    async close() {
-      await queues.close();
-      await Promise.all([mainSql.end({ timeout: 5 }), trackingSql?.end({ timeout: 5 })]);
-      connection.disconnect();
-    },
+    storage: createFilesystemStorage(config.STORAGE_ROOT, { smallFileIo: config.STORAGE_SMALL_FILE_IO }),
   };
+  const overrides: Record<string, unknown> = { ...options.moduleOverrides };
+  if (options.geoSettings) overrides[geoModule.name] = { ...(overrides[geoModule.name] as object | undefined), ...options.geoSettings };
+  const contexts = new Map<FeatureModule<never>, unknown>();
+  const closeAll = async () => {
+    for (const [module, context] of [...contexts].reverse()) await module.close?.(context as never);
+    await queues.close();
+    await Promise.all([mainSql.end({ timeout: 5 }), trackingSql?.end({ timeout: 5 })]);
+    connection.disconnect();
+  };
+  try {
+    for (const module of siteModules) {
+      contexts.set(module, await module.createContext?.(base, overrides[module.name]));
+    }
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+  return { ...base, geo: contexts.get(geoModule as FeatureModule<never>) as GeoContext, contexts, close: closeAll };
 }

@@ -1,6 +1,5 @@
 export { createTopologyClient, type TopologyClient, type TopologyClientOptions, type MetadataInit, type CallOptions } from './topology-client';
-export { DEFAULT_POLICIES, type CallMode, type CallPolicy } from './call-policy';
-export { createCircuitBreaker, type CircuitBreaker, type CircuitBreakerOptions, type BreakerState } from './circuit-breaker';
+export { DEFAULT_POLICIES, isRetryable, isUnhealthy, type CallMode, type CallPolicy, type CircuitBreakerOptions, type BreakerState } from './call-policy';
 export {
   TopologyError,
   AlreadyClaimedError,

@@ -1,4 +1,4 @@
-import { createClient, type Interceptor, type Transport } from '@connectrpc/connect';
+import { Code, createClient, type Interceptor, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import {
   ClaimService,
@@ -14,9 +14,9 @@ import {
 } from '@meridian/proto';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { ClassifyRequestSchema, ListLeasesRequestSchema, ListRecordsRequestSchema, MetadataSchema } from '@meridian/proto';
-import { DEFAULT_POLICIES, isRetryable, isUnhealthy, pause, type CallMode, type CallPolicy } from './call-policy';
-import { createCircuitBreaker, type BreakerState, type CircuitBreakerOptions } from './circuit-breaker';
-import { CircuitOpenError, ConcurrencyLimitError, fromConnectError } from './errors';
+import { BrokenCircuitError, BulkheadRejectedError, CircuitState, TaskCancelledError } from 'cockatiel';
+import { createCallPolicies, DEFAULT_POLICIES, type BreakerState, type CallMode, type CallPolicy, type CircuitBreakerOptions } from './call-policy';
+import { AlreadyClaimedError, CircuitOpenError, ConcurrencyLimitError, fromConnectError, TopologyUnavailableError } from './errors';
 
 export interface TopologyClientOptions {
   /** e.g. http://topology.internal:9090 */
@@ -58,6 +58,12 @@ export interface TopologyClient {
   listRecords(request: Omit<MessageInitShape<typeof ListRecordsRequestSchema>, 'cellId' | '$typeName'>, options?: CallOptions): Promise<{ records: ClaimRecord[]; truncated: boolean }>;
   getCells(options?: CallOptions): Promise<CellInfo[]>;
   classify(request: MessageInitShape<typeof ClassifyRequestSchema>, options?: CallOptions): Promise<ClassifyResponse>;
+  /**
+   * Opens the HTTP/2 connection and warms both ends with a cheap ListLeases (created after an
+   * hour from now, so it reads nothing), background deadline. Upstream does this at boot: a cold
+   * first call would otherwise miss the 0.3 s in-transaction deadline and trip the breaker.
+   */
+  warmUp(): Promise<void>;
   /** for metrics and status pages */
   stats(): { inFlight: number; breaker: BreakerState };
 }
@@ -90,69 +96,90 @@ export function createTopologyClient(options: TopologyClientOptions): TopologyCl
   const transport = transportFor(options);
   const claims = createClient(ClaimService, transport);
   const classifier = createClient(ClassifyService, transport);
-  const breaker = createCircuitBreaker(options.breaker);
   const maxConcurrent = options.maxConcurrent ?? 200;
   const policies: Record<CallMode, CallPolicy> = {
     transaction: { ...DEFAULT_POLICIES.transaction, ...options.policies?.transaction },
     background: { ...DEFAULT_POLICIES.background, ...options.policies?.background },
   };
-  let inFlight = 0;
+  const openMs = options.breaker?.openMs ?? 10_000;
+  const resilience = createCallPolicies({ policies, breaker: options.breaker, maxConcurrent });
 
-  async function call<T>(mode: CallMode, run: (timeoutMs: number) => Promise<T>): Promise<T> {
-    const policy = policies[mode];
-    if (inFlight >= maxConcurrent) throw new ConcurrencyLimitError(maxConcurrent);
-    inFlight++;
+  async function call<T>(mode: CallMode, run: (timeoutMs: number, signal: AbortSignal) => Promise<T>): Promise<T> {
     try {
-      for (let attempt = 1; ; attempt++) {
-        const wait = breaker.check();
-        if (wait !== undefined) throw new CircuitOpenError(wait);
-        try {
-          const result = await run(policy.timeoutMs);
-          breaker.success();
-          return result;
-        } catch (error) {
-          if (isUnhealthy(error)) breaker.failure();
-          else breaker.success(); // a domain answer (ALREADY_EXISTS, …) means the service is fine
-          if (!isRetryable(error) || attempt >= policy.attempts) throw fromConnectError(error);
-          await pause(policy.backoffMs * attempt);
-        }
+      return await resilience.run(mode, ({ signal, timeoutMs }) => run(timeoutMs, signal));
+    } catch (error) {
+      if (error instanceof BulkheadRejectedError) throw new ConcurrencyLimitError(maxConcurrent);
+      if (error instanceof BrokenCircuitError) throw new CircuitOpenError(openMs);
+      if (error instanceof TaskCancelledError) {
+        throw new TopologyUnavailableError(`no answer within the ${policies[mode].timeoutMs} ms deadline`, Code.DeadlineExceeded, { cause: error });
       }
-    } finally {
-      inFlight--;
+      throw fromConnectError(error);
     }
   }
+
+  const breakerState = (): BreakerState => {
+    switch (resilience.breaker.state) {
+      case CircuitState.Closed:
+        return 'closed';
+      case CircuitState.Open:
+        return 'open';
+      case CircuitState.HalfOpen:
+        return 'half-open';
+      default:
+        return 'isolated';
+    }
+  };
 
   return {
     cellId,
     async beginUpdate(update, opts) {
-      const res = await call(opts?.mode ?? 'transaction', (timeoutMs) =>
-        claims.beginUpdate(
-          { cellId, createRecords: (update.creates ?? []) as Metadata[], destroyRecords: (update.destroys ?? []) as Metadata[] },
-          { timeoutMs },
-        ),
-      );
-      return res.leaseUuid?.value ?? '';
+      let tries = 0;
+      try {
+        const res = await call(opts?.mode ?? 'transaction', (timeoutMs, signal) => {
+          tries++;
+          return claims.beginUpdate(
+            { cellId, createRecords: (update.creates ?? []) as Metadata[], destroyRecords: (update.destroys ?? []) as Metadata[] },
+            { timeoutMs, signal },
+          );
+        });
+        return res.leaseUuid?.value ?? '';
+      } catch (error) {
+        // BeginUpdate is not idempotent: an earlier try may have reached the service and now holds
+        // these very values under an orphan lease (recovery rolls it back). "Taken" is not known.
+        if (error instanceof AlreadyClaimedError && tries > 1) {
+          throw new TopologyUnavailableError(
+            `ALREADY_EXISTS on try ${tries} of BeginUpdate: the values may be held by this call's own earlier try; retry later`,
+            Code.Unavailable,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
     },
     async commitUpdate(leaseUuid, opts) {
-      await call(opts?.mode ?? 'transaction', (timeoutMs) => claims.commitUpdate({ cellId, leaseUuid: { value: leaseUuid } }, { timeoutMs }));
+      await call(opts?.mode ?? 'transaction', (timeoutMs, signal) => claims.commitUpdate({ cellId, leaseUuid: { value: leaseUuid } }, { timeoutMs, signal }));
     },
     async rollbackUpdate(leaseUuid, opts) {
-      await call(opts?.mode ?? 'transaction', (timeoutMs) => claims.rollbackUpdate({ cellId, leaseUuid: { value: leaseUuid } }, { timeoutMs }));
+      await call(opts?.mode ?? 'transaction', (timeoutMs, signal) => claims.rollbackUpdate({ cellId, leaseUuid: { value: leaseUuid } }, { timeoutMs, signal }));
     },
     async listLeases(request = {}, opts) {
-      const res = await call(opts?.mode ?? 'background', (timeoutMs) => claims.listLeases({ ...request, cellId } as ListLeasesRequest, { timeoutMs }));
+      const res = await call(opts?.mode ?? 'background', (timeoutMs, signal) => claims.listLeases({ ...request, cellId } as ListLeasesRequest, { timeoutMs, signal }));
       return { leases: res.leases, next: res.next };
     },
     async listRecords(request, opts) {
-      const res = await call(opts?.mode ?? 'background', (timeoutMs) => claims.listRecords({ ...request, cellId } as ListRecordsRequest, { timeoutMs }));
+      const res = await call(opts?.mode ?? 'background', (timeoutMs, signal) => claims.listRecords({ ...request, cellId } as ListRecordsRequest, { timeoutMs, signal }));
       return { records: res.records, truncated: res.truncated };
     },
     async getCells(opts) {
-      return (await call(opts?.mode ?? 'background', (timeoutMs) => claims.getCells({}, { timeoutMs }))).cells;
+      return (await call(opts?.mode ?? 'background', (timeoutMs, signal) => claims.getCells({}, { timeoutMs, signal }))).cells;
     },
     classify(request, opts) {
-      return call(opts?.mode ?? 'transaction', (timeoutMs) => classifier.classify(request as ClassifyRequest, { timeoutMs }));
+      return call(opts?.mode ?? 'transaction', (timeoutMs, signal) => classifier.classify(request as ClassifyRequest, { timeoutMs, signal }));
     },
-    stats: () => ({ inFlight, breaker: breaker.state() }),
+    async warmUp() {
+      const inAnHour = BigInt(Math.floor(Date.now() / 1000) + 3600);
+      await call('background', (timeoutMs, signal) => claims.listLeases({ cellId, limit: 1, createdAfter: { seconds: inAnHour, nanos: 0 } } as ListLeasesRequest, { timeoutMs, signal }));
+    },
+    stats: () => ({ inFlight: maxConcurrent - resilience.bulkhead.executionSlots, breaker: breakerState() }),
   };
 }

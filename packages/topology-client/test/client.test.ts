@@ -87,6 +87,7 @@ async function blockBeginUpdate(): Promise<{ release(): Promise<void> }> {
 describe.each(['grpc', 'connect', 'grpc-web'] as const)('over %s', (protocol) => {
   test('claims, commits idempotently and maps errors to named classes', async () => {
     const cell1 = createTopologyClient({ baseUrl: url, credential: TOKENS[1], cellId: 1, protocol });
+    await cell1.warmUp();
     const cell2 = createTopologyClient({ baseUrl: url, credential: TOKENS[2], cellId: 2, protocol });
     const value = `client-${protocol}`;
     const lease = await cell1.beginUpdate({ creates: [username(value)] });
@@ -120,14 +121,17 @@ test('a message over the limit fails in the client and the next call on the conn
 });
 
 test('in-transaction calls give up after 2 tries of 0.3 s; the breaker then fails fast and recovers', async () => {
-  let clock = 1_000_000;
+  // a fake clock for the breaker's "open for 30 s" (cockatiel reads Date.now)
+  const realNow = Date.now.bind(Date);
+  let offset = 0;
+  const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offset);
   const sent = counter();
   const client = createTopologyClient({
     baseUrl: url,
     credential: TOKENS[1],
     cellId: 1,
     interceptors: [sent.interceptor],
-    breaker: { failureThreshold: 2, openMs: 30_000, now: () => clock },
+    breaker: { failureThreshold: 2, openMs: 30_000 },
   });
   const lock = await blockBeginUpdate();
   try {
@@ -141,11 +145,15 @@ test('in-transaction calls give up after 2 tries of 0.3 s; the breaker then fail
   } finally {
     await lock.release();
   }
-  clock += 30_000; // half-open: one probe goes through and closes the circuit
-  const lease = await client.beginUpdate({ creates: [username('after-recovery')] });
-  expect(lease).toMatch(/^[0-9a-f-]{36}$/);
-  expect(client.stats().breaker).toBe('closed');
-  await client.commitUpdate(lease);
+  offset += 30_000; // half-open: one probe goes through and closes the circuit
+  try {
+    const lease = await client.beginUpdate({ creates: [username('after-recovery')] });
+    expect(lease).toMatch(/^[0-9a-f-]{36}$/);
+    expect(client.stats().breaker).toBe('closed');
+    await client.commitUpdate(lease);
+  } finally {
+    clock.mockRestore();
+  }
 });
 
 test('the concurrency limit rejects at once instead of queueing behind a slow service', async () => {
@@ -168,4 +176,25 @@ test('the concurrency limit rejects at once instead of queueing behind a slow se
 test('an unreachable service is TopologyUnavailableError after the tries', async () => {
   const client = createTopologyClient({ baseUrl: 'http://127.0.0.1:1', credential: TOKENS[1], cellId: 1, policies: { background: { backoffMs: 1 } } });
   await expect(client.getCells()).rejects.toBeInstanceOf(TopologyUnavailableError);
+});
+
+test('ALREADY_EXISTS on a retried BeginUpdate is not "taken": the first try may hold the values itself', async () => {
+  let first = true;
+  // the first try reaches the service (its lease is opened), then its answer never arrives: the
+  // client's deadline aborts it and the retry finds the values held by that orphan lease
+  const loseFirstAnswer: Interceptor = (next) => async (req) => {
+    const res = await next(req);
+    if (req.method.name === 'BeginUpdate' && first) {
+      first = false;
+      await new Promise((resolve) => req.signal.addEventListener('abort', resolve));
+      throw new Error('answer lost');
+    }
+    return res;
+  };
+  const client = createTopologyClient({ baseUrl: url, credential: TOKENS[1], cellId: 1, interceptors: [loseFirstAnswer] });
+  const error = await client.beginUpdate({ creates: [username('orphaned-by-retry')] }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(TopologyUnavailableError);
+  expect((error as Error).message).toMatch(/own earlier try/);
+  const [open] = await sql<{ n: number }[]>`select count(*)::int as n from claim_leases where state = 'open' and cell_id = 1`;
+  expect(open!.n).toBeGreaterThanOrEqual(1); // the orphan, for recovery
 });

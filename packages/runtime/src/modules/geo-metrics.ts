@@ -1,14 +1,13 @@
-import { cursorStatus, typeStatuses } from '@meridian/geo';
+import { cursorStatus, typeStatuses, type GeoContext } from '@meridian/geo';
 import { Gauge, type Registry } from 'prom-client';
-import type { SiteResources } from './site-resources';
 
 /**
  * Geo gauges with upstream names: `geo_<plural>` (+ `_registry`, `_synced`, `_failed`, and
  * Meridian's `_pending`, `_started`), label `url` = site name; on a secondary also the cursor,
  * open gaps and dropped gaps. Read from counter tables at scrape time (no COUNT over big tables).
  */
-export function registerGeoMetrics(registry: Registry, site: SiteResources): void {
-  const url = site.config.SITE_NAME;
+export function registerGeoMetrics(registry: Registry, geo: GeoContext): void {
+  const url = geo.siteName;
   const gauges = new Map<string, Gauge>();
   const gauge = (name: string, help: string): Gauge => {
     let g = gauges.get(name);
@@ -26,7 +25,7 @@ export function registerGeoMetrics(registry: Registry, site: SiteResources): voi
     ['_synced', 'synced', 'synced'],
     ['_failed', 'failed', 'failed to sync (retrying)'],
   ] as const;
-  for (const replicator of site.geo.replicators) {
+  for (const replicator of geo.replicators) {
     for (const [suffix, , help] of figures) gauge(`geo_${replicator.plural}${suffix}`, `${replicator.titles.plural} ${help}`);
   }
   const cursor = gauge('geo_cursor_last_event_id', 'last geo event id this secondary processed');
@@ -40,11 +39,11 @@ export function registerGeoMetrics(registry: Registry, site: SiteResources): voi
     registers: [registry],
     async collect() {
       try {
-        const statuses = await typeStatuses(site.geo.replicators, site.mainSql, site.trackingSql);
+        const statuses = await typeStatuses(geo.replicators, geo.mainSql, geo.trackingSql);
         for (const status of statuses) {
           for (const [suffix, key] of figures) gauges.get(`geo_${status.plural}${suffix}`)?.set({ url }, status[key]);
         }
-        const c = await cursorStatus(site.geo);
+        const c = await cursorStatus(geo);
         if (c) {
           cursor.set({ url }, Number(c.lastEventId));
           primaryMax.set({ url }, Number(c.primaryMaxEventId));

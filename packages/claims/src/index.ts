@@ -1,0 +1,13 @@
+export { BucketType, SubjectType, SourceType, isKnownBucketType, isKnownSubjectType, isKnownSourceType, isIntegerBucketType, bucketTypeName, sourceTypeForTable, keyString, describeKey, type ClaimKey } from './claim-key';
+export { claimValueProblem, canonicalValue, InvalidClaimValueError } from './canonical-value';
+export * from './limits';
+export { encodePrimaryKey, decodeIntegerPrimaryKey, PrimaryKeyError } from './primary-key';
+export { defineClaimable, ClaimableDefinitionError, MissingPrimaryKeyError, type Claimable, type ClaimableInput, type ClaimedAttribute, type ClaimMetadata, type Row } from './claimable';
+export { ClaimTakenError, ClaimsUnavailableError, type TakenValue } from './errors';
+export { claimsMainMigrations } from './migrations';
+export { createClaims, claimsFlags, uniqueClaimsFlag, type Claims, type ClaimsOptions, type ClaimsState } from './claims-context';
+export { withClaims, type ClaimsWriter } from './claims-transaction';
+export { recoverLostTransactions, type RecoveryResult } from './lease-recovery';
+export { runBulkClaims } from './bulk-claims';
+export { bulkClaimsJob, bulkClaimsPayload, leaseRecoveryJob } from './bulk-claims-job';
+export { claimsCatalog, claimsSchedules, claimsProcessors } from './claims-feature';

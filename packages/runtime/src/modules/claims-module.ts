@@ -1,0 +1,59 @@
+import { cellClaimables } from '@meridian/cell-models';
+import { claimsCatalog, claimsFlags, claimsMainMigrations, claimsProcessors, claimsSchedules, createClaims, type Claims } from '@meridian/claims';
+import { claimsConfigSection } from '@meridian/config';
+import { createTopologyClient } from '@meridian/topology-client';
+import { Gauge } from 'prom-client';
+import { defineFeatureModule } from '../feature-module';
+
+// Cells claims as a feature module. A primary with TOPOLOGY_CELL_CREDENTIAL gets a Topology
+// Service client for CELL_ID; without it (or on a secondary, which never writes the main
+// database) claims are off and no call is ever made. The flag cells_unique_claims switches
+// claiming at run time.
+
+export const claimsModule = defineFeatureModule<Claims>({
+  name: 'claims',
+  configSection: claimsConfigSection,
+  migrations: { main: claimsMainMigrations },
+  catalog: claimsCatalog,
+  schedules: claimsSchedules,
+  flags: () => claimsFlags(cellClaimables),
+  createContext(base) {
+    const { config } = base;
+    const credential = config.TOPOLOGY_CELL_CREDENTIAL;
+    const client =
+      credential && config.SITE_ROLE === 'primary'
+        ? createTopologyClient({
+            baseUrl: config.TOPOLOGY_SERVICE_URL,
+            credential,
+            cellId: config.CELL_ID,
+            protocol: config.TOPOLOGY_PROTOCOL,
+            maxConcurrent: config.TOPOLOGY_MAX_CONCURRENT,
+            breaker: { failureThreshold: config.TOPOLOGY_BREAKER_THRESHOLD, openMs: config.TOPOLOGY_BREAKER_OPEN_MS },
+            policies: { transaction: { timeoutMs: config.TOPOLOGY_TRANSACTION_TIMEOUT_MS, attempts: config.TOPOLOGY_TRANSACTION_ATTEMPTS } },
+          })
+        : undefined;
+    return createClaims({ sql: base.mainSql, client, models: cellClaimables, logger: base.logger, queues: base.queues, flagCacheMs: config.CLAIMS_FLAG_CACHE_MS });
+  },
+  processors: (claims) => claimsProcessors(claims),
+  metrics(registry, claims, base) {
+    if (!claims.client) return;
+    const client = claims.client;
+    new Gauge({
+      name: 'meridian_claims_outstanding_leases',
+      help: 'leases this cell committed locally and has not finished in the Topology Service yet',
+      registers: [registry],
+      async collect() {
+        const [row] = await base.mainSql<{ n: number }[]>`select count(*)::int as n from cells_outstanding_leases`;
+        this.set(row?.n ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'meridian_topology_client_in_flight',
+      help: 'Topology Service calls in flight from this process',
+      registers: [registry],
+      collect() {
+        this.set(client.stats().inFlight);
+      },
+    });
+  },
+});

@@ -1,0 +1,83 @@
+import { configSchema } from '@meridian/config';
+import {
+  createGeoPrimaryRouter,
+  DEFAULT_GEO_SETTINGS,
+  geoCatalog,
+  geoMainMigrations,
+  geoProcessors,
+  geoSchedules,
+  geoTrackingMigrations,
+  replicationFlag,
+  type GeoContext,
+  type GeoSettings,
+  type ReplicatorDefinition,
+} from '@meridian/geo';
+import { defineFeatureModule, type FeatureModule } from '../feature-module';
+import { registerGeoMetrics } from './geo-metrics';
+
+// Geo replication as a feature module. It only wires what packages/geo already exports
+// (catalog, schedules, processors, migrations, router, status), so geo's internals stay as they are.
+
+export const geoConfigSection = configSchema.pick({
+  GEO_TRACKING_DATABASE_URL: true,
+  GEO_SHARED_SECRET: true,
+  PRIMARY_API_URL: true,
+  STORAGE_ROOT: true,
+  STORAGE_SMALL_FILE_IO: true,
+  GEO_EVENT_CURSOR_INTERVAL_MS: true,
+  GEO_REGISTRY_SYNC_INTERVAL_MS: true,
+  GEO_CONSISTENCY_INTERVAL_MS: true,
+  GEO_SYNC_TIMEOUT_CHECK_INTERVAL_MS: true,
+  GEO_SYNC_TIMEOUT_MS: true,
+  GEO_STATUS_REPORT_INTERVAL_MS: true,
+  GEO_SYNC_BATCH_SIZE: true,
+  GEO_CONSISTENCY_BATCH_SIZE: true,
+});
+
+export function createGeoModule(replicators: readonly ReplicatorDefinition[]): FeatureModule<GeoContext> {
+  return defineFeatureModule<GeoContext>({
+    name: 'geo',
+    configSection: geoConfigSection,
+    migrations: { main: geoMainMigrations(replicators), geo_tracking: geoTrackingMigrations(replicators) },
+    catalog: () => geoCatalog(replicators),
+    schedules: (config) =>
+      geoSchedules({
+        eventCursorMs: config.GEO_EVENT_CURSOR_INTERVAL_MS,
+        registrySyncMs: config.GEO_REGISTRY_SYNC_INTERVAL_MS,
+        consistencyMs: config.GEO_CONSISTENCY_INTERVAL_MS,
+        syncTimeoutCheckMs: config.GEO_SYNC_TIMEOUT_CHECK_INTERVAL_MS,
+        statusReportMs: config.GEO_STATUS_REPORT_INTERVAL_MS,
+      }),
+    flags: () => replicators.map(replicationFlag),
+    createContext(base, overrides) {
+      const { config } = base;
+      return {
+        role: config.SITE_ROLE,
+        siteName: config.SITE_NAME,
+        replicators,
+        mainSql: base.mainSql,
+        trackingSql: base.trackingSql,
+        storage: base.storage,
+        queues: base.queues,
+        logger: base.logger,
+        secret: config.GEO_SHARED_SECRET,
+        primaryUrl: config.PRIMARY_API_URL,
+        settings: {
+          ...DEFAULT_GEO_SETTINGS,
+          syncTimeoutMs: config.GEO_SYNC_TIMEOUT_MS,
+          syncBatchSize: config.GEO_SYNC_BATCH_SIZE,
+          consistencyBatchSize: config.GEO_CONSISTENCY_BATCH_SIZE,
+          ...(overrides as Partial<GeoSettings> | undefined),
+        },
+        capacityOverrides: config.QUEUE_GLOBAL_CONCURRENCY,
+      };
+    },
+    processors: (context) => geoProcessors(context),
+    routes(context) {
+      const secret = context.secret;
+      if (context.role !== 'primary' || !secret) return [];
+      return [{ path: '/', router: createGeoPrimaryRouter({ ...context, secret }) }];
+    },
+    metrics: (registry, context) => registerGeoMetrics(registry, context),
+  });
+}
