@@ -3,3 +3,4 @@ export { startRedisServer, MissingBinaryError, type RedisServerHandle } from './
 export { startEmbeddedPostgres, relocatedHome, EmbeddedPostgresError, type PostgresServerHandle } from './embedded-postgres';
 export { freePort, portAnswers } from './free-port';
 export { which } from './which';
+export { deleteKeysWithPrefix } from './redis-keys';
