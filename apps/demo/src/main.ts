@@ -75,7 +75,8 @@ async function main(): Promise<number> {
     services = await ensureServices({ env: process.env, dataDir: path.join(stateDir, 'services') });
   } catch (error) {
     // ensureServices stopped whatever it had started; NoServiceError carries the fix
-    process.stderr.write(`demo: ${error instanceof NoServiceError ? error.message : String(error)}\n`);
+    const stopped = error instanceof NoServiceError && error.stopped.length > 0 ? ` (stopped again: ${error.stopped.map((url) => `${new URL(url).protocol}//${new URL(url).host}`).join(', ')})` : '';
+    process.stderr.write(`demo: ${error instanceof NoServiceError ? error.message : String(error)}${stopped}\n`);
     return 1;
   }
   const settings: DemoSettings = {
@@ -135,7 +136,7 @@ async function main(): Promise<number> {
     return 1;
   }
   if (reused.size > 0) {
-    say(`• reusing the demo state of an earlier run (${[...reused].map(([type, n]) => `${n} ${type}`).join(', ')}): not seeding again; \`npm run demo -- --reset\` starts clean`);
+    say(`• reusing the demo state of an earlier run (${siteReplicators().filter((r) => reused.has(r.name)).map((r) => `${reused.get(r.name)} ${r.titles.plural}`).join(', ')}): not seeding again; \`npm run demo -- --reset\` starts clean`);
   }
 
   let exitCode = 0;
