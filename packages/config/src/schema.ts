@@ -64,6 +64,8 @@ export const configSchema = z.object({
   QUEUE_CONCURRENCY: numberMap.optional(),
   QUEUE_GLOBAL_CONCURRENCY: numberMap.optional(),
   SHUTDOWN_TIMEOUT_MS: integer(0, 3_600_000).default(30_000),
+  /** the meridian CLI: how long a database may take to answer before the command gives up (exit 1) */
+  CLI_TIMEOUT_MS: integer(100, 3_600_000).default(10_000),
   /** worker processes: V8's old-generation growth per major GC in percent (0 = V8's own heuristic) */
   WORKER_HEAP_GROWING_PERCENT: integer(0, 1_000).default(300),
   SCHEDULER_RESYNC_MS: integer(1_000, 3_600_000).default(60_000),
