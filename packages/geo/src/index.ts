@@ -25,5 +25,18 @@ export { runStatusReport, cursorPosition } from './jobs/status-report';
 export { processPendingDeletions } from './jobs/pending-deletions';
 export { geoProcessors } from './processors';
 export { createGeoPrimaryRouter } from './primary-router';
-export { typeStatuses, statusFields, cursorStatus, modelCounts, type TypeStatus, type CursorStatus } from './status';
+export {
+  typeStatuses,
+  statusFields,
+  cursorStatus,
+  modelCounts,
+  newestEventId,
+  primaryStatus,
+  primaryStatusFields,
+  type TypeStatus,
+  type CursorStatus,
+  type PrimaryStatus,
+  type PrimaryTypeStatus,
+  type SecondaryReport,
+} from './status';
 export * from './transfer';
