@@ -5,7 +5,23 @@ import { createOrganization, createPackage, createPackageFile, createProject } f
 import { createSql, type Sql } from '@meridian/db';
 import { createFilesystemStorage } from '@meridian/storage';
 import { createTestDatabase, type TestDatabase } from '@meridian/testing';
-import { runCli, type CliIo } from '../src';
+import { Writable } from 'node:stream';
+import { siteReplicators } from '@meridian/runtime';
+import { progressLine } from '../src/geo-progress';
+import { runCli, watchGeoProgress, type CliIo } from '../src';
+
+/** A terminal of `columns` columns that records what is drawn on it. */
+function fakeTerminal(columns: number): NodeJS.WriteStream & { text: () => string } {
+  let text = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      text += chunk.toString();
+      done();
+    },
+  }) as unknown as NodeJS.WriteStream & { text: () => string };
+  Object.assign(stream, { isTTY: true, columns, rows: 24, text: () => text });
+  return stream;
+}
 
 function captureIo(env: Record<string, string | undefined>): CliIo & { stdout: () => string; stderr: () => string } {
   let out = '';
@@ -77,5 +93,26 @@ describe('meridian geo status on a primary, and after pruning', () => {
     const onPrimary = captureIo(primary);
     expect(await runCli(['geo', 'status', '--json'], onPrimary)).toBe(0);
     expect(JSON.parse(onPrimary.stdout())).toMatchObject({ event_log_max_id: 3, package_files_events_count: 0 });
+  });
+
+  it('progress lines fit an 80-column terminal with every count visible', async () => {
+    const figures = { title: 'Helm Metadata Caches', value: 360, total: 360, pending: 12345, failed: 678 };
+    for (const width of [80, 60, 50]) {
+      const text = progressLine(figures, width);
+      expect(text.length).toBeLessThan(width);
+      expect(text).toContain('360/360 synced  12345 pending  678 failed');
+    }
+    expect(progressLine(figures, 80)).toContain('Helm Metadata Caches');
+    expect(progressLine(figures, 30).length).toBeLessThan(30); // too narrow for everything: still never wraps
+    const terminal = fakeTerminal(80);
+    const done = await watchGeoProgress({ replicators: siteReplicators(), main, tracking, timeoutMs: 1, tty: true, stream: terminal, write: () => undefined });
+    expect(done).toBe(false);
+    // eslint-disable-next-line no-control-regex
+    const drawn = terminal.text().replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '\n').split(/[\r\n]+/).filter((l) => l.includes('synced'));
+    expect(drawn.length).toBeGreaterThan(0);
+    for (const l of drawn) {
+      expect(l.length).toBeLessThan(80);
+      expect(l).toMatch(/\d+\/\d+ synced {2}\d+ pending {2}\d+ failed$/);
+    }
   });
 });
