@@ -77,12 +77,41 @@ describe('site api', () => {
       expect(body.queues.map((q) => q.name)).toContain('site.heartbeat');
     });
 
-    it('gives viewers a read-only board', async () => {
-      const headers = { authorization: `Bearer ${VIEWER}` };
-      expect((await fetch(`${base}/admin/queues/api/queues`, { headers })).status).toBe(200);
-      const pause = await fetch(`${base}/admin/queues/api/queues/site.heartbeat/pause`, { method: 'PUT', headers });
-      expect(pause.status).toBe(405);
-      expect(await site.queues.all()[0]!.isPaused()).toBe(false);
+    it('gives viewers a read-only board: every write is refused, pause-all included', async () => {
+      for (const headers of [{ authorization: `Bearer ${VIEWER}` }, { authorization: basic('viewer', VIEWER) }]) {
+        expect((await fetch(`${base}/admin/queues/api/queues`, { headers })).status).toBe(200);
+        for (const [method, path] of [
+          ['PUT', 'queues/site.heartbeat/pause'],
+          ['PUT', 'queues/pause'],
+          ['PUT', 'queues/resume'],
+          ['PUT', 'queues/site.heartbeat/clean/completed'],
+          ['DELETE', 'queues/site.heartbeat/empty'],
+          ['POST', 'queues/site.heartbeat/add'],
+        ] as const) {
+          const response = await fetch(`${base}/admin/queues/api/${path}`, { method, headers });
+          expect([method, path, response.status]).toEqual([method, path, 403]);
+        }
+      }
+      for (const queue of site.queues.all()) expect(await queue.isPaused()).toBe(false);
+    });
+
+    it('checks the Basic user name as well as the password', async () => {
+      const wrongUser = await fetch(`${base}/admin/queues/api/queues`, { headers: { authorization: basic('mallory', ADMIN) } });
+      expect(wrongUser.status).toBe(401);
+      const swapped = await fetch(`${base}/admin/queues/api/queues`, { headers: { authorization: basic('admin', VIEWER) } });
+      expect(swapped.status).toBe(401);
+      const viewerAsAdmin = await fetch(`${base}/admin/queues/api/queues/pause`, { method: 'PUT', headers: { authorization: basic('viewer', ADMIN) } });
+      expect(viewerAsAdmin.status).toBe(401);
+      expect((await fetch(`${base}/admin/queues/api/queues`, { headers: { authorization: basic('viewer', VIEWER) } })).status).toBe(200);
+    });
+
+    it("lists only the primary's queues on the primary's board", async () => {
+      const api = await fetch(`${base}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${ADMIN}` } });
+      const names = ((await api.json()) as { queues: Array<{ name: string }> }).queues.map((q) => q.name);
+      expect(names).toContain('geo.event_prune');
+      expect(names.filter((n) => n.startsWith('geo.sync.') || ['geo.event_cursor', 'geo.registry_sync', 'geo.registry_consistency', 'geo.status_report', 'geo.sync_timeout'].includes(n))).toEqual([]);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).not.toContain('queue="geo.event_cursor"');
     });
 
     it('serves Prometheus metrics with queue counts', async () => {
@@ -92,6 +121,33 @@ describe('site api', () => {
       expect(text).toContain('process_cpu_user_seconds_total');
       expect(text).toMatch(/meridian_queue_jobs\{queue="site.heartbeat",state="waiting",site="primary"\} \d+/);
     });
+  });
+
+  it("lists only the secondary's queues on a secondary's board", async () => {
+    const tracking = await createTestDatabase();
+    const sql = createSql(tracking.url, { max: 1 });
+    await migrate(sql, siteMigrationSet('geo_tracking'));
+    await sql.end();
+    const config = loadConfig({
+      DATABASE_URL: db.url,
+      GEO_TRACKING_DATABASE_URL: tracking.url,
+      SITE_ROLE: 'secondary',
+      SITE_NAME: 'secondary',
+      REDIS_URL: testRedisUrl(),
+      QUEUE_PREFIX: prefix,
+    });
+    const site = await openSiteResources(config, logger, { redisRole: 'producer', poolSize: 2 });
+    const { server, base } = await listen(site);
+    try {
+      const api = await fetch(`${base}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${ADMIN}` } });
+      const names = ((await api.json()) as { queues: Array<{ name: string }> }).queues.map((q) => q.name);
+      expect(names).toEqual(expect.arrayContaining(['site.heartbeat', 'geo.event_cursor', 'geo.sync.package_file']));
+      expect(names).not.toContain('geo.event_prune');
+    } finally {
+      await close(server);
+      await site.close();
+      await tracking.drop();
+    }
   });
 
   it('turns /readyz unhealthy when Redis stops', async () => {

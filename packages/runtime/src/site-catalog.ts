@@ -31,6 +31,11 @@ export function siteProcessors(site: SiteResources): ProcessorRegistration[] {
   return [...coreProcessors(site), ...geoProcessors(site.geo)].filter((registration) => forRole.has(registration.definition.queue));
 }
 
+/** The queues a site of this role runs (Bull Board and metrics show only these). */
+export function siteQueues(site: Pick<SiteResources, 'config' | 'queues'>): Array<ReturnType<SiteResources['queues']['get']>> {
+  return jobsForRole(siteCatalog(), site.config.SITE_ROLE).map((definition) => site.queues.get(definition));
+}
+
 /** Every feature flag the packages declare (geo replication per type, claims verification per model, …). */
 export function siteFlags(): FlagDefinition[] {
   return siteReplicators().map(replicationFlag);
