@@ -9,8 +9,15 @@ import type { SiteResources } from './site-resources';
 // The one place that lists what a site runs. Feature packages (geo, claims, org moves) add their
 // catalogs, schedules and processors here, so the apps never change when a feature arrives.
 
-export function siteCatalog(): JobCatalog {
-  const catalog = [...coreCatalog, ...geoCatalog(siteReplicators())];
+/** Every job a site knows; with a configuration, its sync-job retention (GEO_SYNC_KEEP_*) applies. */
+export function siteCatalog(config?: Config): JobCatalog {
+  const retention = config
+    ? {
+        completed: { count: config.GEO_SYNC_KEEP_COMPLETED_COUNT, ageSeconds: config.GEO_SYNC_KEEP_COMPLETED_AGE_S },
+        failed: { count: config.GEO_SYNC_KEEP_FAILED_COUNT, ageSeconds: config.GEO_SYNC_KEEP_FAILED_AGE_S },
+      }
+    : undefined;
+  const catalog = [...coreCatalog, ...geoCatalog(siteReplicators(), retention)];
   assertUniqueQueues(catalog);
   return catalog;
 }

@@ -68,7 +68,7 @@ export async function openSiteResources(
     await Promise.all([mainSql.end({ timeout: 1 }), trackingSql?.end({ timeout: 1 })]);
     throw error;
   }
-  const queues = createQueueSet(siteCatalog(), redis, config.QUEUE_PREFIX);
+  const queues = createQueueSet(siteCatalog(config), redis, config.QUEUE_PREFIX);
   const connection = redis;
   const storage = createFilesystemStorage(config.STORAGE_ROOT, { smallFileIo: config.STORAGE_SMALL_FILE_IO });
   const geo: GeoContext = {
