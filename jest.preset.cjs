@@ -1,7 +1,11 @@
 // Shared jest settings: @swc/jest transpiles TypeScript (type checking is the `typecheck` task),
 // tests live in test/ and talk to real Redis and PostgreSQL, so they get generous timeouts.
+const path = require('node:path');
+
 /** @type {import('jest').Config} */
 module.exports = {
+  // totals for `npm test`'s summary line, whatever flags a package's test script passes
+  reporters: ['default', path.join(__dirname, 'scripts', 'jest-summary-reporter.cjs')],
   testEnvironment: 'node',
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   transform: {
