@@ -6,6 +6,9 @@ const path = require('node:path');
 module.exports = {
   // totals for `npm test`'s summary line, whatever flags a package's test script passes
   reporters: ['default', path.join(__dirname, 'scripts', 'jest-summary-reporter.cjs')],
+  // template databases of one run (createTestDatabase({ template })): named here, dropped at the end
+  globalSetup: path.join(__dirname, 'scripts', 'jest-global-setup.cjs'),
+  globalTeardown: path.join(__dirname, 'scripts', 'jest-global-teardown.cjs'),
   testEnvironment: 'node',
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   transform: {

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createOrganization, createPackage, createPackageFile, createProject } from '@meridian/cell-models';
-import { createSql, type Sql } from '@meridian/db';
+import { createSql, migrationTemplate, type Sql } from '@meridian/db';
 import { createFilesystemStorage } from '@meridian/storage';
 import { createTestDatabase, type TestDatabase } from '@meridian/testing';
 import { Writable } from 'node:stream';
-import { siteReplicators } from '@meridian/runtime';
+import { siteMigrationSet, siteReplicators } from '@meridian/runtime';
 import { progressLine } from '../src/geo-progress';
 import { runCli, watchGeoProgress, type CliIo } from '../src';
 
@@ -38,10 +38,11 @@ describe('meridian geo status on a primary, and after pruning', () => {
   let tracking: Sql;
   let storageDir: string;
   beforeAll(async () => {
-    for (let i = 0; i < 3; i++) dbs.push(await createTestDatabase('mgeoprim'));
+    // cloned from migrated templates: no migrations per file
+    for (const kind of ['main', 'geo_tracking', 'topology'] as const) dbs.push(await createTestDatabase('mgeoprim', { template: migrationTemplate(siteMigrationSet(kind)) }));
     primary = { DATABASE_URL: dbs[0]!.url, GEO_TRACKING_DATABASE_URL: dbs[1]!.url, TOPOLOGY_DATABASE_URL: dbs[2]!.url };
     secondary = { ...primary, SITE_ROLE: 'secondary', SITE_NAME: 'secondary' };
-    expect(await runCli(['db', 'migrate'], captureIo(primary))).toBe(0);
+    expect(await runCli(['db', 'status'], captureIo(primary))).toBe(0);
     main = createSql(dbs[0]!.url, { max: 2 });
     tracking = createSql(dbs[1]!.url, { max: 2 });
     storageDir = mkdtempSync(path.join(tmpdir(), 'meridian-cli-status-'));

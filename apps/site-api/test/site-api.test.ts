@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { loadConfig } from '@meridian/config';
-import { createSql, migrate } from '@meridian/db';
+import { migrationTemplate } from '@meridian/db';
 import { startRedisServer, type RedisServerHandle } from '@meridian/dev-services';
 import { createLogger } from '@meridian/logger';
 import { openSiteResources, type SiteResources, siteMigrationSet } from '@meridian/runtime';
@@ -32,10 +32,7 @@ describe('site api', () => {
   const logger = createLogger({ name: 'test', level: 'silent' });
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const sql = createSql(db.url, { max: 1 });
-    await migrate(sql, siteMigrationSet('main'));
-    await sql.end();
+    db = await createTestDatabase('msa', { template: migrationTemplate(siteMigrationSet('main')) });
   });
   afterAll(async () => {
     await cleanup();
@@ -124,10 +121,7 @@ describe('site api', () => {
   });
 
   it("lists only the secondary's queues on a secondary's board", async () => {
-    const tracking = await createTestDatabase();
-    const sql = createSql(tracking.url, { max: 1 });
-    await migrate(sql, siteMigrationSet('geo_tracking'));
-    await sql.end();
+    const tracking = await createTestDatabase('msa', { template: migrationTemplate(siteMigrationSet('geo_tracking')) });
     const config = loadConfig({
       DATABASE_URL: db.url,
       GEO_TRACKING_DATABASE_URL: tracking.url,

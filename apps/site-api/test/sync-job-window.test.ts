@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { loadConfig } from '@meridian/config';
-import { createSql, migrate } from '@meridian/db';
+import { migrationTemplate } from '@meridian/db';
 import { enqueueSyncs, syncJob } from '@meridian/geo';
 import { createLogger } from '@meridian/logger';
 import { startWorkerPool, type WorkerPool } from '@meridian/queue';
@@ -24,13 +24,8 @@ describe('geo sync jobs in Bull Board', () => {
   const { prefix, cleanup } = createTestPrefix();
 
   beforeAll(async () => {
-    main = await createTestDatabase();
-    tracking = await createTestDatabase();
-    for (const [db, kind] of [[main, 'main'], [tracking, 'geo_tracking']] as const) {
-      const sql = createSql(db.url, { max: 1 });
-      await migrate(sql, siteMigrationSet(kind));
-      await sql.end();
-    }
+    main = await createTestDatabase('msj', { template: migrationTemplate(siteMigrationSet('main')) });
+    tracking = await createTestDatabase('msj', { template: migrationTemplate(siteMigrationSet('geo_tracking')) });
     const config = loadConfig({
       DATABASE_URL: main.url,
       GEO_TRACKING_DATABASE_URL: tracking.url,
