@@ -9,7 +9,10 @@ module.exports = {
   // template databases of one run (createTestDatabase({ template })): named here, dropped at the end
   globalSetup: path.join(__dirname, 'scripts', 'jest-global-setup.cjs'),
   globalTeardown: path.join(__dirname, 'scripts', 'jest-global-teardown.cjs'),
-  testEnvironment: 'node',
+  // Node's environment plus a check that each test file closed what it opened (see the file);
+  // packages that pass it set leakCheck: 'fail', the others are told what they leak
+  testEnvironment: path.join(__dirname, 'scripts', 'jest-leak-environment.cjs'),
+  testEnvironmentOptions: { leakCheck: 'warn' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   transform: {
     '^.+\\.(t|j)sx?$': [
