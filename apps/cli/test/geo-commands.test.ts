@@ -1,13 +1,8 @@
 import { siteMigrationSet } from '@meridian/runtime';
 import { migrationTemplate } from '@meridian/db';
 import { createTestDatabase, type TestDatabase } from '@meridian/testing';
-import { runCli, EXIT_USAGE, type CliIo } from '../src';
-
-function captureIo(env: Record<string, string | undefined>): CliIo & { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  return { env, isTty: false, out: (t) => void (out += t), err: (t) => void (err += t), stdout: () => out, stderr: () => err };
-}
+import { runCli, EXIT_USAGE } from '../src';
+import { captureIo } from './capture-io';
 
 describe('meridian geo', () => {
   const dbs: TestDatabase[] = [];

@@ -8,7 +8,8 @@ import { createTestDatabase, type TestDatabase } from '@meridian/testing';
 import { Writable } from 'node:stream';
 import { siteMigrationSet, siteReplicators } from '@meridian/runtime';
 import { progressLine } from '../src/geo-progress';
-import { runCli, watchGeoProgress, type CliIo } from '../src';
+import { runCli, watchGeoProgress } from '../src';
+import { captureIo } from './capture-io';
 
 /** A terminal of `columns` columns that records what is drawn on it. */
 function fakeTerminal(columns: number): NodeJS.WriteStream & { text: () => string } {
@@ -21,12 +22,6 @@ function fakeTerminal(columns: number): NodeJS.WriteStream & { text: () => strin
   }) as unknown as NodeJS.WriteStream & { text: () => string };
   Object.assign(stream, { isTTY: true, columns, rows: 24, text: () => text });
   return stream;
-}
-
-function captureIo(env: Record<string, string | undefined>): CliIo & { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  return { env, isTty: false, out: (t) => void (out += t), err: (t) => void (err += t), stdout: () => out, stderr: () => err };
 }
 
 // `geo status` on a primary reports what a primary knows; the newest event id survives pruning.
@@ -108,7 +103,6 @@ describe('meridian geo status on a primary, and after pruning', () => {
     const terminal = fakeTerminal(80);
     const done = await watchGeoProgress({ replicators: siteReplicators(), main, tracking, timeoutMs: 1, tty: true, stream: terminal, write: () => undefined });
     expect(done).toBe(false);
-    // eslint-disable-next-line no-control-regex
     const drawn = terminal.text().replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '\n').split(/[\r\n]+/).filter((l) => l.includes('synced'));
     expect(drawn.length).toBeGreaterThan(0);
     for (const l of drawn) {

@@ -3,8 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import postgres from 'postgres';
 import { freePort } from './free-port';
+import { postgresAnswers } from './postgres-answers';
 
 export interface PostgresServerHandle {
   /** URL of the `postgres` database on the server */
@@ -134,18 +134,6 @@ async function initialise(dirs: { dataDir: string; native: string; home: string 
   }
 }
 
-async function answers(url: string): Promise<boolean> {
-  const probe = postgres(url, { max: 1, connect_timeout: 1, onnotice: () => undefined });
-  try {
-    await probe`select 1`;
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await probe.end({ timeout: 0 });
-  }
-}
-
 function stopChild(child: ChildProcess, timeoutMs = 15_000): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -189,7 +177,7 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port?: n
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new EmbeddedPostgresError(`postgres exited at start (${child.exitCode ?? child.signalCode}): ${stderr.trim().split('\n').slice(-3).join(' ')}`);
     }
-    if (await answers(url)) break;
+    if (await postgresAnswers(url, 1)) break;
     if (Date.now() > deadline) {
       await stopChild(child, 2_000);
       throw new EmbeddedPostgresError(`postgres on port ${port} did not answer within 30 s: ${stderr.trim().split('\n').slice(-3).join(' ')}`);

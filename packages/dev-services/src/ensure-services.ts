@@ -1,7 +1,7 @@
 import path from 'node:path';
-import postgres from 'postgres';
 import { Redis } from 'ioredis';
 import { startEmbeddedPostgres } from './embedded-postgres';
+import { postgresAnswers } from './postgres-answers';
 import { MissingBinaryError, startRedisServer } from './redis-server';
 
 export interface Services {
@@ -29,18 +29,6 @@ async function redisAnswers(url: string): Promise<boolean> {
     return false;
   } finally {
     probe.disconnect();
-  }
-}
-
-async function postgresAnswers(url: string): Promise<boolean> {
-  const probe = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => undefined });
-  try {
-    await probe`select 1`;
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await probe.end({ timeout: 1 });
   }
 }
 
