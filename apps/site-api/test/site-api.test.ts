@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { loadConfig } from '@meridian/config';
@@ -28,6 +31,8 @@ const close = (server: Server) =>
 
 describe('site api', () => {
   let db: TestDatabase;
+  // blob storage in a temp dir (the default, .meridian/storage, would stay behind in the package)
+  const storageRoot = mkdtempSync(path.join(tmpdir(), 'meridian-site-api-'));
   const { prefix, cleanup } = createTestPrefix();
   const logger = createLogger({ name: 'test', level: 'silent' });
 
@@ -37,6 +42,7 @@ describe('site api', () => {
   afterAll(async () => {
     await cleanup();
     await db.drop();
+    rmSync(storageRoot, { recursive: true, force: true });
   });
 
   describe('with a healthy Redis', () => {
@@ -44,7 +50,7 @@ describe('site api', () => {
     let server: Server;
     let base: string;
     beforeAll(async () => {
-      const config = loadConfig({ DATABASE_URL: db.url, REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix });
+      const config = loadConfig({ STORAGE_ROOT: storageRoot, DATABASE_URL: db.url, REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix });
       site = await openSiteResources(config, logger, { redisRole: 'producer', poolSize: 2 });
       ({ server, base } = await listen(site));
     });
@@ -123,6 +129,7 @@ describe('site api', () => {
   it("lists only the secondary's queues on a secondary's board", async () => {
     const tracking = await createTestDatabase('msa', { template: migrationTemplate(siteMigrationSet('geo_tracking')) });
     const config = loadConfig({
+      STORAGE_ROOT: storageRoot,
       DATABASE_URL: db.url,
       GEO_TRACKING_DATABASE_URL: tracking.url,
       SITE_ROLE: 'secondary',
@@ -146,7 +153,7 @@ describe('site api', () => {
 
   it('turns /readyz unhealthy when Redis stops', async () => {
     let redis: RedisServerHandle | undefined = await startRedisServer();
-    const config = loadConfig({ DATABASE_URL: db.url, REDIS_URL: redis.url, QUEUE_PREFIX: prefix });
+    const config = loadConfig({ STORAGE_ROOT: storageRoot, DATABASE_URL: db.url, REDIS_URL: redis.url, QUEUE_PREFIX: prefix });
     const site = await openSiteResources(config, logger, { redisRole: 'producer', poolSize: 2 });
     const { server, base } = await listen(site);
     try {
@@ -171,7 +178,7 @@ describe('site api', () => {
   it('refuses to start against a Redis that may evict keys', async () => {
     const redis = await startRedisServer({ maxmemoryPolicy: 'allkeys-lru' });
     try {
-      const config = loadConfig({ DATABASE_URL: db.url, REDIS_URL: redis.url });
+      const config = loadConfig({ STORAGE_ROOT: storageRoot, DATABASE_URL: db.url, REDIS_URL: redis.url });
       await expect(openSiteResources(config, logger, { redisRole: 'producer' })).rejects.toThrow(/noeviction.*CONFIG SET maxmemory-policy noeviction/s);
     } finally {
       await redis.stop();

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { loadConfig } from '@meridian/config';
@@ -22,11 +25,13 @@ describe('geo sync jobs in Bull Board', () => {
   let server: Server;
   let base: string;
   const { prefix, cleanup } = createTestPrefix();
+  const storageRoot = mkdtempSync(path.join(tmpdir(), 'meridian-sync-window-'));
 
   beforeAll(async () => {
     main = await createTestDatabase('msj', { template: migrationTemplate(siteMigrationSet('main')) });
     tracking = await createTestDatabase('msj', { template: migrationTemplate(siteMigrationSet('geo_tracking')) });
     const config = loadConfig({
+      STORAGE_ROOT: storageRoot,
       DATABASE_URL: main.url,
       GEO_TRACKING_DATABASE_URL: tracking.url,
       SITE_ROLE: 'secondary',
@@ -60,6 +65,7 @@ describe('geo sync jobs in Bull Board', () => {
     await cleanup();
     await main.drop();
     await tracking.drop();
+    rmSync(storageRoot, { recursive: true, force: true });
   });
 
   const counts = async () => {
