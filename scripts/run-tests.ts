@@ -4,20 +4,36 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { root, runWithServices } from './with-services';
 
-interface JestJson {
+interface JestSummary {
   numPassedTests: number;
   numFailedTests: number;
   numPendingTests: number;
   numTotalTestSuites: number;
+  numRuntimeErrorTestSuites?: number;
 }
 
-/** `.jest-results.json` of every workspace package (apps/*, packages/*, packages/replicators/*). */
-function resultFiles(): string[] {
-  const dirs = ['apps', 'packages', 'packages/replicators'].flatMap((parent) => {
-    const full = path.join(root, parent);
-    return existsSync(full) ? readdirSync(full).map((name) => path.join(full, name)) : [];
+/** Workspace package directories (apps/*, packages/*, packages/replicators/*). */
+function packageDirs(): string[] {
+  return ['apps', 'packages', 'packages/replicators']
+    .flatMap((parent) => {
+      const full = path.join(root, parent);
+      return existsSync(full) ? readdirSync(full).map((name) => path.join(full, name)) : [];
+    })
+    .filter((dir) => existsSync(path.join(dir, 'package.json')));
+}
+
+/** Packages with a jest `test` script: each must leave a summary (jest-summary-reporter.cjs). */
+function testedPackages(): string[] {
+  return packageDirs().filter((dir) => {
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+    return /\bjest\b/.test(manifest.scripts?.test ?? '') && existsSync(path.join(dir, 'test'));
   });
-  return dirs.map((dir) => path.join(dir, '.jest-results.json')).filter((file) => existsSync(file));
+}
+
+function resultFiles(): string[] {
+  return packageDirs()
+    .flatMap((dir) => [path.join(dir, '.jest-summary.json'), path.join(dir, '.jest-results.json')])
+    .filter((file) => existsSync(file));
 }
 
 async function main(): Promise<number> {
@@ -30,20 +46,33 @@ async function main(): Promise<number> {
   let failed = 0;
   let skipped = 0;
   let suites = 0;
-  for (const file of resultFiles()) {
-    const result = JSON.parse(readFileSync(file, 'utf8')) as JestJson;
+  let broken = 0;
+  const counted: string[] = [];
+  for (const dir of testedPackages()) {
+    const file = path.join(dir, '.jest-summary.json');
+    if (!existsSync(file)) continue;
+    const result = JSON.parse(readFileSync(file, 'utf8')) as JestSummary;
     passed += result.numPassedTests;
     failed += result.numFailedTests;
     skipped += result.numPendingTests;
     suites += result.numTotalTestSuites;
+    broken += result.numRuntimeErrorTestSuites ?? 0;
+    counted.push(path.relative(root, dir));
   }
-  process.stdout.write(`\n${suites} test suites\n`);
+  const missing = testedPackages().map((dir) => path.relative(root, dir)).filter((dir) => !counted.includes(dir));
+  process.stdout.write(`\n${suites} test suites in ${counted.length} packages${broken ? ` (${broken} could not run)` : ''}\n`);
   process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+  // a filtered run (turbo --filter) tests fewer packages on purpose; a full run must count them all
+  const filtered = process.argv.slice(2).some((arg) => arg.startsWith('--filter') || arg.startsWith('-F'));
+  if (missing.length > 0 && code === 0 && !filtered) {
+    process.stderr.write(`no test results from: ${missing.join(', ')}\n`);
+    return 1;
+  }
   if (code === 0 && passed === 0) {
     process.stderr.write('no test ran: treating as a failure\n');
     return 1;
   }
-  return code !== 0 ? code : failed > 0 ? 1 : 0;
+  return code !== 0 ? code : failed > 0 || broken > 0 ? 1 : 0;
 }
 
 main().then((code) => process.exit(code), (error: unknown) => {

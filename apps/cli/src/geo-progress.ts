@@ -11,6 +11,8 @@ export interface WatchOptions {
   intervalMs?: number;
   /** progress bars on a terminal; one line per change otherwise */
   tty: boolean;
+  /** where the bars go (default stdout; its `columns` sets the width) */
+  stream?: NodeJS.WriteStream;
   write: (text: string) => void;
   /** stop early (resolve false) when this returns true */
   cancelled?: () => boolean;
@@ -21,6 +23,37 @@ export function converged(statuses: readonly TypeStatus[]): boolean {
   return statuses.every((s) => s.count > 0 && s.synced >= s.count && s.registryCount === s.count);
 }
 
+export interface ProgressFigures {
+  title: string;
+  value: number;
+  total: number;
+  pending: number;
+  failed: number;
+}
+
+const BAR_MAX = 40;
+const BAR_MIN = 5;
+const TITLE_MAX = 22;
+
+/**
+ * One progress line that fits `width` columns (one column spare, so the terminal never wraps):
+ * the counts always show; the bar shrinks first, then the title.
+ */
+export function progressLine(f: ProgressFigures, width: number): string {
+  const counts = `${f.value}/${f.total} synced  ${f.pending} pending  ${f.failed} failed`;
+  const room = Math.max(0, width - 1);
+  let title = f.title.length > TITLE_MAX ? `${f.title.slice(0, TITLE_MAX - 1)}…` : f.title.padEnd(TITLE_MAX);
+  const barFor = (t: string) => room - (1 + t.length + 3 + 1 + counts.length); // " t |bar| counts"
+  while (barFor(title) < BAR_MIN && title.trimEnd().length > 4) {
+    const trimmed = title.trimEnd();
+    title = trimmed.length < title.length ? trimmed : `${trimmed.slice(0, -2)}…`;
+  }
+  const size = Math.min(BAR_MAX, barFor(title));
+  if (size < BAR_MIN) return ` ${title.trimEnd()} ${counts}`.slice(0, room);
+  const done = f.total > 0 ? Math.round((Math.min(f.value, f.total) / f.total) * size) : 0;
+  return ` ${title} |${'█'.repeat(done)}${'░'.repeat(size - done)}| ${counts}`;
+}
+
 const line = (s: TypeStatus) =>
   `${s.title}: ${s.synced}/${s.count} synced (${s.count ? Math.floor((s.synced / s.count) * 100) : 0} %), ${s.pending} pending, ${s.started} running, ${s.failed} failed`;
 
@@ -28,7 +61,17 @@ const line = (s: TypeStatus) =>
 export async function watchGeoProgress(options: WatchOptions): Promise<boolean> {
   const deadline = Date.now() + options.timeoutMs;
   const bars = options.tty
-    ? new MultiBar({ format: ' {title} |{bar}| {value}/{total} synced  {pending} pending  {failed} failed', hideCursor: true, clearOnComplete: false }, Presets.shades_classic)
+    ? new MultiBar(
+        {
+          // fitted to the terminal on every render (cli-progress would cut the line, hiding the counts)
+          format: (_options, params, payload: { title: string; pending: number; failed: number; synced: number; count: number }) =>
+            progressLine({ title: payload.title, value: payload.synced, total: payload.count, pending: payload.pending, failed: payload.failed }, params.maxWidth),
+          hideCursor: true,
+          clearOnComplete: false,
+          ...(options.stream ? { stream: options.stream } : {}),
+        },
+        Presets.shades_classic,
+      )
     : undefined;
   const byType = new Map<string, SingleBar>();
   let last = '';
@@ -37,7 +80,7 @@ export async function watchGeoProgress(options: WatchOptions): Promise<boolean> 
       const statuses = await typeStatuses(options.replicators, options.main, options.tracking);
       if (bars) {
         for (const s of statuses) {
-          const payload = { title: s.title.padEnd(22), pending: s.pending, failed: s.failed };
+          const payload = { title: s.title, pending: s.pending, failed: s.failed, synced: s.synced, count: s.count };
           let bar = byType.get(s.name);
           if (!bar) {
             bar = bars.create(Math.max(s.count, 1), s.synced, payload);

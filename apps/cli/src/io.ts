@@ -5,6 +5,10 @@ export interface CliIo {
   err(text: string): void;
   /** progress bars only on a terminal */
   isTty: boolean;
+  /** terminal width for progress lines (undefined: not a terminal) */
+  columns?: number | undefined;
+  /** a command that printed its answer but must still fail (e.g. `db status` with a missing database) sets this */
+  exitCode?: number;
 }
 
 export const processIo: CliIo = {
@@ -12,6 +16,9 @@ export const processIo: CliIo = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   isTty: Boolean(process.stdout.isTTY),
+  get columns() {
+    return process.stdout.columns;
+  },
 };
 
 /** Prints `rows` as aligned columns, or JSON when asked. */

@@ -3,11 +3,10 @@ import { processIo } from './io';
 import { runCli } from './program';
 
 runCli(process.argv.slice(2), processIo).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  // exit at once: a connection to a host that never answers would otherwise keep the process alive
+  (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(`meridian: ${String(error)}\n`);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

@@ -1,11 +1,12 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '@meridian/config';
+import { ConfigError, loadConfig } from '@meridian/config';
 import { MigrationHistoryError, UnknownFlagError } from '@meridian/db';
 import { UsageError, type CliIo } from './io';
 import { registerDbCommands } from './commands/db';
 import { registerFlagCommands } from './commands/flags';
 import { registerGeoCommands } from './commands/geo';
 import { registerStatusCommand } from './commands/status';
+import { checkServices, formatSeconds, neededDatabases, ServiceUnavailableError } from './services';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -20,6 +21,14 @@ export function buildProgram(io: CliIo): Command {
   registerFlagCommands(program, io);
   registerStatusCommand(program, io);
   registerGeoCommands(program, io);
+  // Before any command touches a database: each one it needs must answer within CLI_TIMEOUT_MS,
+  // or the command ends at once naming it (a host that accepts and never answers must not hang us).
+  program.hook('preAction', async (_program, action) => {
+    const config = loadConfig(io.env);
+    let group: Command = action;
+    while (group.parent && group.parent !== program) group = group.parent;
+    await checkServices(neededDatabases(config, group.name()), config.CLI_TIMEOUT_MS);
+  });
   // Every (sub)command throws instead of exiting so run() decides the exit code.
   const override = (command: Command): void => {
     command.exitOverride();
@@ -36,9 +45,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.err(program.helpInformation());
     return EXIT_USAGE;
   }
+  // The whole command is bounded too (three times CLI_TIMEOUT_MS), except a --watch, which has its own --timeout.
+  let timer: NodeJS.Timeout | undefined;
+  const budgetMs = argv.includes('--watch') ? undefined : commandBudgetMs(io);
+  const deadline = new Promise<never>((_resolve, reject) => {
+    if (budgetMs === undefined) return;
+    timer = setTimeout(() => reject(new ServiceUnavailableError(`\`meridian ${argv.filter((a) => !a.startsWith('-')).join(' ')}\` did not finish within ${formatSeconds(budgetMs)}: a database answers too slowly (CLI_TIMEOUT_MS)`)), budgetMs);
+  });
   try {
-    await program.parseAsync(argv, { from: 'user' });
-    return EXIT_OK;
+    await Promise.race([program.parseAsync(argv, { from: 'user' }), deadline]);
+    return io.exitCode ?? EXIT_OK;
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT_OK;
@@ -49,11 +65,21 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.err(`meridian: ${error.message}\n`);
       return EXIT_USAGE;
     }
-    if (error instanceof MigrationHistoryError) {
+    if (error instanceof MigrationHistoryError || error instanceof ServiceUnavailableError) {
       io.err(`meridian: ${error.message}\n`);
       return EXIT_FAILURE;
     }
     io.err(`meridian: ${(error as Error).message ?? String(error)}\n`);
     return EXIT_FAILURE;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function commandBudgetMs(io: CliIo): number | undefined {
+  try {
+    return loadConfig(io.env).CLI_TIMEOUT_MS * 3;
+  } catch {
+    return undefined; // the command reports the bad configuration itself
   }
 }

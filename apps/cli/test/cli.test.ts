@@ -59,6 +59,14 @@ describe('meridian CLI', () => {
       for (const db of dbs) await db.drop();
     });
 
+    it('db status exits 1 while a database is missing or unmigrated, naming it', async () => {
+      const io = captureIo(env);
+      expect(await runCli(['db', 'status', '--json'], io)).toBe(1);
+      const rows = JSON.parse(io.stdout()) as Array<{ database: string; pending: number | string }>;
+      expect(rows.find((r) => r.database === 'topology')?.pending).toBe('?');
+      expect(io.stderr()).toMatch(/topology .*does not exist/);
+    });
+
     it('migrates every database the configuration names, then reports them up to date', async () => {
       const io = captureIo(env);
       expect(await runCli(['db', 'migrate', '--json'], io)).toBe(0);

@@ -33,6 +33,14 @@ export interface DemoProcess {
  * prefixes; the secondary reads the primary's main database directly (a replica in production).
  */
 export function demoProcesses(settings: DemoSettings): DemoProcess[] {
+  const { common, primary, secondary } = siteEnvironments(settings);
+  const { ports, secrets } = settings;
+  const primaryUrl = common.PRIMARY_API_URL;
+  return processList(settings, common, primary, secondary, primaryUrl, ports, secrets);
+}
+
+/** The environment of every process, and of each site. */
+function siteEnvironments(settings: DemoSettings) {
   const { ports, databases, secrets } = settings;
   const primaryUrl = `http://127.0.0.1:${ports.primary}`;
   const common = {
@@ -63,6 +71,21 @@ export function demoProcesses(settings: DemoSettings): DemoProcess[] {
     QUEUE_PREFIX: `meridian-${settings.name}-secondary`,
     STORAGE_ROOT: path.join(settings.root, 'storage', 'secondary'),
   };
+  return { common, primary, secondary };
+}
+
+// What the `meridian` CLI reads (see README, "Operating"): which site it is, and its databases.
+const CLI_KEYS = ['SITE_ROLE', 'SITE_NAME', 'CELL_ID', 'DATABASE_URL', 'GEO_TRACKING_DATABASE_URL', 'TOPOLOGY_DATABASE_URL', 'REDIS_URL', 'QUEUE_PREFIX'] as const;
+
+/** `KEY=value …` for the CLI to act as `site`, exactly as that site's processes are configured. */
+export function cliEnvironment(settings: DemoSettings, site: 'primary' | 'secondary'): Record<string, string> {
+  const env: Record<string, string> = siteEnvironments(settings)[site];
+  return Object.fromEntries(CLI_KEYS.map((key) => [key, env[key] ?? '']));
+}
+
+type Env = Record<string, string>;
+
+function processList(settings: DemoSettings, common: Env, primary: Env, secondary: Env, primaryUrl: string, ports: DemoSettings['ports'], secrets: DemoSettings['secrets']): DemoProcess[] {
   const processes: DemoProcess[] = [];
   if (existsSync('apps/topology-service/src/main.ts')) {
     processes.push({

@@ -9,7 +9,8 @@ import { createSql } from '@meridian/db';
 import { migrateSite, siteReplicators } from '@meridian/runtime';
 import { createFilesystemStorage } from '@meridian/storage';
 import { seedPrimary } from './seed';
-import { demoProcesses, type DemoSettings } from './demo-processes';
+import { cliEnvironment, demoProcesses, type DemoSettings } from './demo-processes';
+import { earlierSeed, removeStateDir, resetDemo } from './demo-state';
 import { startProcesses, waitUntilReady } from './supervisor';
 
 const USAGE = `Usage: npm run demo -- [options]
@@ -22,6 +23,7 @@ Options:
   --timeout <s>          give up (exit 1) when not ready/converged within s seconds (default 120)
   --no-seed              do not write demo data to the primary
   --smoke                start everything, check every process answers, then stop (exit 0)
+  --reset                remove what earlier demo runs created (databases, Redis keys, files), then exit
   -h, --help             this text
 `;
 
@@ -35,12 +37,18 @@ async function choosePort(preferred: number): Promise<number> {
   return (await portAnswers('127.0.0.1', preferred, 300)) ? freePort() : preferred;
 }
 
+/** `env KEY=value …` for the CLI to act as one demo site (every command reads the same variables). */
+function cliLine(settings: DemoSettings, site: 'primary' | 'secondary'): string {
+  return `env ${Object.entries(cliEnvironment(settings, site)).map(([key, value]) => `${key}=${value}`).join(' ')}`;
+}
+
 async function main(): Promise<number> {
   let args;
   try {
     args = parseArgs({
       options: {
         smoke: { type: 'boolean' },
+        reset: { type: 'boolean' },
         'exit-when-converged': { type: 'boolean' },
         'no-seed': { type: 'boolean' },
         timeout: { type: 'string' },
@@ -66,11 +74,10 @@ async function main(): Promise<number> {
   try {
     services = await ensureServices({ env: process.env, dataDir: path.join(stateDir, 'services') });
   } catch (error) {
-    if (error instanceof NoServiceError) {
-      process.stderr.write(`demo: ${error.message}\n`);
-      return 1;
-    }
-    throw error;
+    // ensureServices stopped whatever it had started; NoServiceError carries the fix
+    const stopped = error instanceof NoServiceError && error.stopped.length > 0 ? ` (stopped again: ${error.stopped.map((url) => `${new URL(url).protocol}//${new URL(url).host}`).join(', ')})` : '';
+    process.stderr.write(`demo: ${error instanceof NoServiceError ? error.message : String(error)}${stopped}\n`);
+    return 1;
   }
   const settings: DemoSettings = {
     root: stateDir,
@@ -93,25 +100,58 @@ async function main(): Promise<number> {
     logLevel: process.env.LOG_LEVEL ?? 'info',
   };
   for (const note of services.notes) process.stdout.write(`• ${note}\n`);
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+
+  if (args.reset) {
+    try {
+      await resetDemo(settings, say);
+    } finally {
+      await services.stop();
+    }
+    removeStateDir(stateDir, say);
+    say('demo state removed: the next `npm run demo` starts clean.');
+    return 0;
+  }
 
   const config = loadConfig({
     DATABASE_URL: settings.databases.main,
     GEO_TRACKING_DATABASE_URL: settings.databases.tracking,
     TOPOLOGY_DATABASE_URL: settings.databases.topology,
   });
-  const results = await migrateSite(config, createLogger({ name: 'demo', level: 'warn' }));
-  for (const r of results) {
-    process.stdout.write(`• database ${r.name}: ${r.created ? 'created, ' : ''}${r.applied.length} migration(s) applied\n`);
+  let reused: Map<string, number>;
+  try {
+    const results = await migrateSite(config, createLogger({ name: 'demo', level: 'warn' }));
+    for (const r of results) {
+      say(`• database ${r.name}: ${r.created ? 'created, ' : ''}${r.applied.length} migration(s) applied`);
+    }
+    const probe = createSql(settings.databases.main, { max: 1, applicationName: 'meridian-demo' });
+    try {
+      reused = await earlierSeed(probe);
+    } finally {
+      await probe.end({ timeout: 1 });
+    }
+  } catch (error) {
+    process.stderr.write(`demo: cannot prepare the demo databases: ${(error as Error).message}\n`);
+    await services.stop();
+    return 1;
+  }
+  if (reused.size > 0) {
+    say(`• reusing the demo state of an earlier run (${siteReplicators().filter((r) => reused.has(r.name)).map((r) => `${reused.get(r.name)} ${r.titles.plural}`).join(', ')}): not seeding again; \`npm run demo -- --reset\` starts clean`);
   }
 
   let exitCode = 0;
   let stopping: Promise<void> | undefined;
   const logDir = path.join(stateDir, 'logs');
+  let gaveUp = false;
   const supervisor = startProcesses(demoProcesses(settings), {
     root,
     logDir,
-    onExit: (p, code) => {
-      process.stderr.write(`\n✗ ${p.spec.name} exited (${code}). Last lines of ${p.logFile}:\n${p.tail().join('\n')}\n`);
+    onRestart: (p, code, delayMs) => {
+      process.stderr.write(`\n↻ ${p.spec.name} exited (${code}); restarting in ${(delayMs / 1000).toFixed(0)} s (restart ${p.restarts + 1}). Last lines of ${p.logFile}:\n${p.tail().slice(-5).join('\n')}\n`);
+    },
+    onGiveUp: (p, code) => {
+      process.stderr.write(`\n✗ ${p.spec.name} keeps exiting (${code}); giving up. Last lines of ${p.logFile}:\n${p.tail().join('\n')}\n`);
+      gaveUp = true;
       exitCode = 1;
       void stop();
     },
@@ -127,11 +167,15 @@ async function main(): Promise<number> {
   };
   // read through a function: TypeScript would otherwise narrow `stopping` to its value at the check above
   const currentStop = (): Promise<void> | undefined => stopping;
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop());
+  // Started by scripts/bootstrap.mjs (npm run demo): when that parent dies, stop everything.
+  if (process.channel) {
+    process.channel.unref();
+    process.once('disconnect', () => void stop());
+  }
 
   try {
-    await Promise.all(supervisor.processes.map((p) => waitUntilReady(p, timeoutS * 1_000)));
+    await Promise.all(supervisor.processes.map((p) => waitUntilReady(p, timeoutS * 1_000, () => gaveUp)));
   } catch (error) {
     process.stderr.write(`demo: ${(error as Error).message}\n`);
     await stop();
@@ -158,7 +202,8 @@ ${topology ? `  topology service        http://127.0.0.1:${ports.topology}  (hea
   Bull Board login        user admin,  password ${secrets.adminToken}   (full access)
                           user viewer, password ${secrets.viewerToken}  (read-only)
 
-  CLI, secondary view:    SITE_ROLE=secondary DATABASE_URL=${settings.databases.main} GEO_TRACKING_DATABASE_URL=${settings.databases.tracking} npm run meridian -- geo status
+  CLI as the secondary:   ${cliLine(settings, 'secondary')} npm run meridian -- geo status
+  CLI as the primary:     ${cliLine(settings, 'primary')} npm run meridian -- geo status
 
 Press Ctrl-C to stop everything.
 
@@ -173,7 +218,7 @@ Press Ctrl-C to stop everything.
   const main = createSql(settings.databases.main, { max: 2, applicationName: 'meridian-demo' });
   const tracking = createSql(settings.databases.tracking, { max: 2, applicationName: 'meridian-demo' });
   try {
-    if (!args['no-seed']) {
+    if (!args['no-seed'] && reused.size === 0) {
       process.stdout.write('seeding the primary: organizations, projects, package files, Helm metadata caches…\n');
       const seeded = await seedPrimary(main, primaryStorage, { cancelled: () => stopping !== undefined });
       process.stdout.write(`seeded ${seeded.organizations} organizations, ${seeded.projects} projects, ${seeded.packageFiles} package files, ${seeded.helmCaches} Helm metadata caches\n\nsecondary progress:\n`);

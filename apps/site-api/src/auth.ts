@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 
 export type AccessRole = 'admin' | 'viewer';
@@ -9,24 +9,34 @@ export interface AuthOptions {
   viewerToken?: string | undefined;
 }
 
+/** Constant-time equality, whatever the lengths: compares fixed-size digests. */
 function same(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(a), digest(b));
 }
 
-/** Accepts `Authorization: Bearer <token>` or HTTP Basic with the token as password (browsers). */
+/**
+ * Accepts `Authorization: Bearer <token>`, or HTTP Basic (browsers) where the user name is the
+ * role (`admin` or `viewer`) and the password that role's token. Every comparison runs, so the
+ * time taken does not tell which part was wrong.
+ */
 export function roleFor(header: string | undefined, options: AuthOptions): AccessRole | undefined {
   if (!header) return undefined;
   let token: string | undefined;
+  let user: string | undefined;
   if (header.startsWith('Bearer ')) token = header.slice('Bearer '.length).trim();
   else if (header.startsWith('Basic ')) {
     const decoded = Buffer.from(header.slice('Basic '.length), 'base64').toString('utf8');
-    token = decoded.slice(decoded.indexOf(':') + 1);
+    const colon = decoded.indexOf(':');
+    if (colon < 0) return undefined;
+    user = decoded.slice(0, colon);
+    token = decoded.slice(colon + 1);
   }
   if (!token) return undefined;
-  if (same(token, options.adminToken)) return 'admin';
-  if (options.viewerToken && same(token, options.viewerToken)) return 'viewer';
+  const admin = same(token, options.adminToken) && (user === undefined || same(user, 'admin'));
+  const viewer = options.viewerToken !== undefined && same(token, options.viewerToken) && (user === undefined || same(user, 'viewer'));
+  if (admin) return 'admin';
+  if (viewer) return 'viewer';
   return undefined;
 }
 

@@ -6,6 +6,7 @@ import type { Request, Response, NextFunction, Router } from 'express';
 import type { AccessRole } from './auth';
 
 export const BULL_BOARD_PATH = '/admin/queues';
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function board(queues: readonly Queue[], readOnlyMode: boolean, title: string): Router {
   const serverAdapter = new ExpressAdapter();
@@ -28,6 +29,15 @@ export function bullBoardRouter(queues: readonly Queue[], siteName: string) {
   const viewer = board(queues, true, `Meridian ${siteName} (read-only)`);
   return (req: Request, res: Response, next: NextFunction): void => {
     const role = res.locals.role as AccessRole | undefined;
-    (role === 'admin' ? admin : viewer)(req, res, next);
+    if (role === 'admin') {
+      admin(req, res, next);
+      return;
+    }
+    // Bull Board's read-only mode misses some writes (pause-all answers 200): refuse every write here.
+    if (!READ_METHODS.has(req.method)) {
+      res.status(403).json({ error: 'forbidden', message: 'the viewer role is read-only' });
+      return;
+    }
+    viewer(req, res, next);
   };
 }

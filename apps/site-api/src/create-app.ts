@@ -1,6 +1,6 @@
 import express, { type Express, type Router } from 'express';
 import type { Logger } from '@meridian/logger';
-import { registerGeoMetrics, siteRouters, type SiteResources } from '@meridian/runtime';
+import { registerGeoMetrics, siteQueues, siteRouters, type SiteResources } from '@meridian/runtime';
 import { requireRole } from './auth';
 import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board';
 import { readiness, redisDependency, sqlDependency, type Dependency } from './health';
@@ -22,7 +22,9 @@ export function createSiteApi(options: SiteApiOptions): Express {
   const auth = { adminToken: options.adminToken, viewerToken: options.viewerToken };
   const dependencies: Dependency[] = [redisDependency(site.redis), sqlDependency('main_db', site.mainSql)];
   if (site.trackingSql) dependencies.push(sqlDependency('tracking_db', site.trackingSql));
-  const metrics = createMetricsRegistry(() => site.queues.all(), { site: site.config.SITE_NAME }, (registry) => registerGeoMetrics(registry, site));
+  // only the queues this site's role runs: the other role's would sit at "No workers" forever
+  const queues = siteQueues(site);
+  const metrics = createMetricsRegistry(() => queues, { site: site.config.SITE_NAME }, (registry) => registerGeoMetrics(registry, site));
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, site: site.config.SITE_NAME, role: site.config.SITE_ROLE });
@@ -39,7 +41,7 @@ export function createSiteApi(options: SiteApiOptions): Express {
       res.status(503).type('text/plain').send(`metrics unavailable: ${(error as Error).message}\n`);
     }
   });
-  app.use(BULL_BOARD_PATH, requireRole(auth), bullBoardRouter(site.queues.all(), site.config.SITE_NAME));
+  app.use(BULL_BOARD_PATH, requireRole(auth), bullBoardRouter(queues, site.config.SITE_NAME));
   for (const { path, router } of [...siteRouters(site), ...(options.routers ?? [])]) app.use(path, router);
 
   app.use((_req, res) => {

@@ -1,7 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { loadConfig } from '@meridian/config';
-import { createSql, migrate } from '@meridian/db';
+import { migrationTemplate } from '@meridian/db';
 import { startRedisServer, type RedisServerHandle } from '@meridian/dev-services';
 import { createLogger } from '@meridian/logger';
 import { openSiteResources, type SiteResources, siteMigrationSet } from '@meridian/runtime';
@@ -28,18 +31,18 @@ const close = (server: Server) =>
 
 describe('site api', () => {
   let db: TestDatabase;
+  // blob storage in a temp dir (the default, .meridian/storage, would stay behind in the package)
+  const storageRoot = mkdtempSync(path.join(tmpdir(), 'meridian-site-api-'));
   const { prefix, cleanup } = createTestPrefix();
   const logger = createLogger({ name: 'test', level: 'silent' });
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const sql = createSql(db.url, { max: 1 });
-    await migrate(sql, siteMigrationSet('main'));
-    await sql.end();
+    db = await createTestDatabase('msa', { template: migrationTemplate(siteMigrationSet('main')) });
   });
   afterAll(async () => {
     await cleanup();
     await db.drop();
+    rmSync(storageRoot, { recursive: true, force: true });
   });
 
   describe('with a healthy Redis', () => {
@@ -47,7 +50,7 @@ describe('site api', () => {
     let server: Server;
     let base: string;
     beforeAll(async () => {
-      const config = loadConfig({ DATABASE_URL: db.url, REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix });
+      const config = loadConfig({ STORAGE_ROOT: storageRoot, DATABASE_URL: db.url, REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix });
       site = await openSiteResources(config, logger, { redisRole: 'producer', poolSize: 2 });
       ({ server, base } = await listen(site));
     });
@@ -77,12 +80,41 @@ describe('site api', () => {
       expect(body.queues.map((q) => q.name)).toContain('site.heartbeat');
     });
 
-    it('gives viewers a read-only board', async () => {
-      const headers = { authorization: `Bearer ${VIEWER}` };
-      expect((await fetch(`${base}/admin/queues/api/queues`, { headers })).status).toBe(200);
-      const pause = await fetch(`${base}/admin/queues/api/queues/site.heartbeat/pause`, { method: 'PUT', headers });
-      expect(pause.status).toBe(405);
-      expect(await site.queues.all()[0]!.isPaused()).toBe(false);
+    it('gives viewers a read-only board: every write is refused, pause-all included', async () => {
+      for (const headers of [{ authorization: `Bearer ${VIEWER}` }, { authorization: basic('viewer', VIEWER) }]) {
+        expect((await fetch(`${base}/admin/queues/api/queues`, { headers })).status).toBe(200);
+        for (const [method, path] of [
+          ['PUT', 'queues/site.heartbeat/pause'],
+          ['PUT', 'queues/pause'],
+          ['PUT', 'queues/resume'],
+          ['PUT', 'queues/site.heartbeat/clean/completed'],
+          ['DELETE', 'queues/site.heartbeat/empty'],
+          ['POST', 'queues/site.heartbeat/add'],
+        ] as const) {
+          const response = await fetch(`${base}/admin/queues/api/${path}`, { method, headers });
+          expect([method, path, response.status]).toEqual([method, path, 403]);
+        }
+      }
+      for (const queue of site.queues.all()) expect(await queue.isPaused()).toBe(false);
+    });
+
+    it('checks the Basic user name as well as the password', async () => {
+      const wrongUser = await fetch(`${base}/admin/queues/api/queues`, { headers: { authorization: basic('mallory', ADMIN) } });
+      expect(wrongUser.status).toBe(401);
+      const swapped = await fetch(`${base}/admin/queues/api/queues`, { headers: { authorization: basic('admin', VIEWER) } });
+      expect(swapped.status).toBe(401);
+      const viewerAsAdmin = await fetch(`${base}/admin/queues/api/queues/pause`, { method: 'PUT', headers: { authorization: basic('viewer', ADMIN) } });
+      expect(viewerAsAdmin.status).toBe(401);
+      expect((await fetch(`${base}/admin/queues/api/queues`, { headers: { authorization: basic('viewer', VIEWER) } })).status).toBe(200);
+    });
+
+    it("lists only the primary's queues on the primary's board", async () => {
+      const api = await fetch(`${base}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${ADMIN}` } });
+      const names = ((await api.json()) as { queues: Array<{ name: string }> }).queues.map((q) => q.name);
+      expect(names).toContain('geo.event_prune');
+      expect(names.filter((n) => n.startsWith('geo.sync.') || ['geo.event_cursor', 'geo.registry_sync', 'geo.registry_consistency', 'geo.status_report', 'geo.sync_timeout'].includes(n))).toEqual([]);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).not.toContain('queue="geo.event_cursor"');
     });
 
     it('serves Prometheus metrics with queue counts', async () => {
@@ -94,9 +126,34 @@ describe('site api', () => {
     });
   });
 
+  it("lists only the secondary's queues on a secondary's board", async () => {
+    const tracking = await createTestDatabase('msa', { template: migrationTemplate(siteMigrationSet('geo_tracking')) });
+    const config = loadConfig({
+      STORAGE_ROOT: storageRoot,
+      DATABASE_URL: db.url,
+      GEO_TRACKING_DATABASE_URL: tracking.url,
+      SITE_ROLE: 'secondary',
+      SITE_NAME: 'secondary',
+      REDIS_URL: testRedisUrl(),
+      QUEUE_PREFIX: prefix,
+    });
+    const site = await openSiteResources(config, logger, { redisRole: 'producer', poolSize: 2 });
+    const { server, base } = await listen(site);
+    try {
+      const api = await fetch(`${base}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${ADMIN}` } });
+      const names = ((await api.json()) as { queues: Array<{ name: string }> }).queues.map((q) => q.name);
+      expect(names).toEqual(expect.arrayContaining(['site.heartbeat', 'geo.event_cursor', 'geo.sync.package_file']));
+      expect(names).not.toContain('geo.event_prune');
+    } finally {
+      await close(server);
+      await site.close();
+      await tracking.drop();
+    }
+  });
+
   it('turns /readyz unhealthy when Redis stops', async () => {
     let redis: RedisServerHandle | undefined = await startRedisServer();
-    const config = loadConfig({ DATABASE_URL: db.url, REDIS_URL: redis.url, QUEUE_PREFIX: prefix });
+    const config = loadConfig({ STORAGE_ROOT: storageRoot, DATABASE_URL: db.url, REDIS_URL: redis.url, QUEUE_PREFIX: prefix });
     const site = await openSiteResources(config, logger, { redisRole: 'producer', poolSize: 2 });
     const { server, base } = await listen(site);
     try {
@@ -121,7 +178,7 @@ describe('site api', () => {
   it('refuses to start against a Redis that may evict keys', async () => {
     const redis = await startRedisServer({ maxmemoryPolicy: 'allkeys-lru' });
     try {
-      const config = loadConfig({ DATABASE_URL: db.url, REDIS_URL: redis.url });
+      const config = loadConfig({ STORAGE_ROOT: storageRoot, DATABASE_URL: db.url, REDIS_URL: redis.url });
       await expect(openSiteResources(config, logger, { redisRole: 'producer' })).rejects.toThrow(/noeviction.*CONFIG SET maxmemory-policy noeviction/s);
     } finally {
       await redis.stop();

@@ -65,6 +65,13 @@ const coreConfigSchema = z.object({
   QUEUE_CONCURRENCY: numberMap.optional(),
   QUEUE_GLOBAL_CONCURRENCY: numberMap.optional(),
   SHUTDOWN_TIMEOUT_MS: integer(0, 3_600_000).default(30_000),
+  // Finished and failed geo sync jobs kept per sync queue, so Bull Board shows what ran and why it failed.
+  GEO_SYNC_KEEP_COMPLETED_COUNT: integer(0, 1_000_000).default(1_000),
+  GEO_SYNC_KEEP_COMPLETED_AGE_S: integer(1, 90 * 86_400).default(86_400),
+  GEO_SYNC_KEEP_FAILED_COUNT: integer(0, 1_000_000).default(5_000),
+  GEO_SYNC_KEEP_FAILED_AGE_S: integer(1, 90 * 86_400).default(7 * 86_400),
+  /** the meridian CLI: how long a database may take to answer before the command gives up (exit 1) */
+  CLI_TIMEOUT_MS: integer(100, 3_600_000).default(10_000),
   /** worker processes: V8's old-generation growth per major GC in percent (0 = V8's own heuristic) */
   WORKER_HEAP_GROWING_PERCENT: integer(0, 1_000).default(300),
   SCHEDULER_RESYNC_MS: integer(1_000, 3_600_000).default(60_000),

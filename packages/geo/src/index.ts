@@ -14,10 +14,11 @@ export { DEFAULT_GEO_SETTINGS, capacityOf, type GeoContext, type GeoSettings, Ge
 export { registryStore, RegistryState, MAX_RETRY_WAIT_SECONDS, MISSING_ON_PRIMARY_MAX_RETRY_WAIT_SECONDS, type RegistryRow } from './registry/registry-store';
 export { modelStore } from './registry/model-store';
 export { selectiveSyncOrganizations, setSelectiveSyncOrganizations } from './selective-sync';
-export { geoCatalog, geoSchedules, DEFAULT_GEO_CADENCE, type GeoCadence, syncJob, syncJobId, eventCursorJob, registrySyncJob, registryConsistencyJob, syncTimeoutJob, statusReportJob, eventPruneJob } from './jobs/catalog';
+export { geoCatalog, geoSchedules, DEFAULT_GEO_CADENCE, DEFAULT_SYNC_JOB_RETENTION, type SyncJobRetention, type GeoCadence, syncJob, syncJobId, eventCursorJob, registrySyncJob, registryConsistencyJob, syncTimeoutJob, statusReportJob, eventPruneJob } from './jobs/catalog';
 export { processEventBatch, runEventCursor } from './jobs/event-cursor';
 export { runConsistencyBatch, runRegistryConsistency, lastCompletedLaps, type LapInfo } from './jobs/registry-consistency';
 export { fillSyncQueue, runRegistrySync } from './jobs/registry-sync';
+export { enqueueSyncs } from './jobs/enqueue-syncs';
 export { syncBlob, syncBlobs, type SyncOutcome } from './jobs/sync-blob';
 export { runSyncTimeout } from './jobs/sync-timeout';
 export { runEventPrune } from './jobs/event-prune';
@@ -25,5 +26,18 @@ export { runStatusReport, cursorPosition } from './jobs/status-report';
 export { processPendingDeletions } from './jobs/pending-deletions';
 export { geoProcessors } from './processors';
 export { createGeoPrimaryRouter } from './primary-router';
-export { typeStatuses, statusFields, cursorStatus, modelCounts, type TypeStatus, type CursorStatus } from './status';
+export {
+  typeStatuses,
+  statusFields,
+  cursorStatus,
+  modelCounts,
+  newestEventId,
+  primaryStatus,
+  primaryStatusFields,
+  type TypeStatus,
+  type CursorStatus,
+  type PrimaryStatus,
+  type PrimaryTypeStatus,
+  type SecondaryReport,
+} from './status';
 export * from './transfer';

@@ -22,7 +22,9 @@ export function createQueueSet(catalog: JobCatalog, connection: Redis, prefix: s
   const get = (definition: JobDefinition): Queue => {
     let queue = queues.get(definition.queue);
     if (!queue) {
-      queue = new Queue(definition.queue, { connection, prefix, defaultJobOptions: definition.options });
+      // the set's own catalog entry decides the defaults (it carries the site's configured options)
+      const own = catalog.find((d) => d.queue === definition.queue) ?? definition;
+      queue = new Queue(definition.queue, { connection, prefix, defaultJobOptions: own.options });
       queue.on('error', () => undefined); // connection errors surface on the calls that hit them
       queues.set(definition.queue, queue);
     }

@@ -39,7 +39,7 @@ export interface FeatureModule<C = unknown> {
   /** versioned migration steps per database kind, under the feature's namespace */
   readonly migrations?: Partial<Record<DatabaseKind, readonly Migration[]>>;
   /** the feature's job types (every role; the worker filters by `roles`) */
-  catalog?(): readonly JobDefinition[];
+  catalog?(config?: Config): readonly JobDefinition[];
   schedules?(config: Config): readonly ScheduleDefinition[];
   flags?(): readonly FlagDefinition[];
   /** builds the context processors, routes and metrics use; `overrides` come from tests/benches */

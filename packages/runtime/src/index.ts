@@ -1,4 +1,4 @@
-export { siteCatalog, siteSchedules, siteFlags, siteMigrationSet } from './site-catalog';
+export { siteCatalog, siteSchedules, siteFlags, siteMigrationSet, siteQueues } from './site-catalog';
 export { siteProcessors, siteRouters, registerSiteMetrics } from './site-features';
 export { openSiteResources, siteDatabases, moduleContext, type SiteResources, type SiteDatabases, type OpenSiteOptions } from './site-resources';
 export { siteModules, siteReplicators, geoModule } from './site-modules';

@@ -75,7 +75,7 @@ export async function openSiteResources(config: Config, logger: Logger, options:
     throw error;
   }
   const connection = redis;
-  const queues = createQueueSet(siteCatalog(), connection, config.QUEUE_PREFIX);
+  const queues = createQueueSet(siteCatalog(config), connection, config.QUEUE_PREFIX);
   const base: SiteBase = {
     config,
     logger,

@@ -1,5 +1,5 @@
 export { testRedisUrl, testPostgresUrl } from './env';
-export { createTestDatabase, uniqueName, type TestDatabase } from './test-database';
+export { createTestDatabase, uniqueName, TEMPLATE_RUN_ENV, TEMPLATE_PREFIX, type TestDatabase, type TemplateSpec } from './test-database';
 export { createTestPrefix, deleteKeysWithPrefix } from './redis-prefix';
 export { waitFor } from './wait-for';
 export { spawnTs, spawnNode, repoRoot, type SpawnedTs } from './child-process';

@@ -57,5 +57,10 @@ export function registerDbCommands(program: Command, io: CliIo): void {
         }
       }
       printTable(io, rows, Boolean(options.json));
+      // a missing, unreachable or unmigrated database is a failure scripts must see
+      if (rows.some((row) => row.pending !== 0)) {
+        io.err(`meridian: ${rows.filter((row) => row.pending !== 0).map((row) => `${row.database} ${row.state}`).join('; ')}\n`);
+        io.exitCode = 1;
+      }
     });
 }

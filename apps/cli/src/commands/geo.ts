@@ -1,7 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, type Config } from '@meridian/config';
 import { createSql, type Sql } from '@meridian/db';
-import { cursorStatus, lastCompletedLaps, selectiveSyncOrganizations, setSelectiveSyncOrganizations, statusFields, typeStatuses } from '@meridian/geo';
+import { cursorStatus, lastCompletedLaps, primaryStatus, primaryStatusFields, selectiveSyncOrganizations, setSelectiveSyncOrganizations, statusFields, typeStatuses } from '@meridian/geo';
+import type { PrimaryStatus } from '@meridian/geo';
 import { siteReplicators } from '@meridian/runtime';
 import { printTable, UsageError, type CliIo } from '../io';
 import { watchGeoProgress } from '../geo-progress';
@@ -40,6 +41,40 @@ function positiveSeconds(value: string): number {
   return n;
 }
 
+/** A primary has no registries: it reports rows, checksums, outbox events and each secondary's last report. */
+function printPrimaryStatus(io: CliIo, config: Config, status: PrimaryStatus, json: boolean): void {
+  const now = Date.now();
+  if (json) {
+    const fields = Object.assign({}, ...status.types.map(primaryStatusFields)) as Record<string, number>;
+    const out = {
+      site: config.SITE_NAME,
+      role: config.SITE_ROLE,
+      ...fields,
+      event_log_max_id: Number(status.newestEventId),
+      secondaries: status.secondaries.map((s) => ({
+        site: s.siteName,
+        cursor_event_id: Number(s.cursorEventId),
+        events_behind: Number(status.newestEventId - s.cursorEventId),
+        reported_at: s.reportedAt.toISOString(),
+      })),
+    };
+    io.out(`${JSON.stringify(out, null, 2)}\n`);
+    return;
+  }
+  io.out(`primary site ${config.SITE_NAME}: what this primary holds (sync progress is on each secondary: run this there)\n\n`);
+  printTable(
+    io,
+    status.types.map((t) => ({ type: t.title, rows: t.count, checksummed: t.checksummed, 'checksum failed': t.checksumFailed, 'events in outbox': t.events })),
+    false,
+  );
+  io.out(`\nnewest event id: ${status.newestEventId}\n`);
+  if (status.secondaries.length === 0) io.out('secondaries: none has reported yet\n');
+  for (const s of status.secondaries) {
+    const age = Math.max(0, Math.round((now - s.reportedAt.getTime()) / 1000));
+    io.out(`secondary ${s.siteName}: event cursor ${s.cursorEventId} of ${status.newestEventId} (${status.newestEventId - s.cursorEventId} behind), reported ${age} s ago\n`);
+  }
+}
+
 export function registerGeoCommands(program: Command, io: CliIo): void {
   const geo = program.command('geo').description('Geo replication: status, selective sync, laps, secondary sites');
 
@@ -61,6 +96,10 @@ export function registerGeoCommands(program: Command, io: CliIo): void {
             write: io.out,
           });
           if (!done) throw new Error(`not converged after ${options.timeout} s`);
+          return;
+        }
+        if (!db.tracking) {
+          printPrimaryStatus(io, db.config, await primaryStatus(siteReplicators(), db.main), Boolean(options.json));
           return;
         }
         const statuses = await typeStatuses(siteReplicators(), db.main, db.tracking);

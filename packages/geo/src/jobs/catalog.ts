@@ -66,17 +66,33 @@ const modelId = z.string().regex(/^[1-9]\d{0,18}$/, 'a positive integer id');
 /** A sync job carries up to 1,000 model ids of one type, downloaded one after another. */
 export const syncPayload = z.object({ modelIds: z.array(modelId).min(1).max(1_000) }).strict();
 
+/** How many finished and failed sync jobs each sync queue keeps (for Bull Board), and for how long. */
+export interface SyncJobRetention {
+  completed: { count: number; ageSeconds: number };
+  failed: { count: number; ageSeconds: number };
+}
+
+export const DEFAULT_SYNC_JOB_RETENTION: SyncJobRetention = {
+  completed: { count: 1_000, ageSeconds: 24 * 3_600 },
+  failed: { count: 5_000, ageSeconds: 7 * 24 * 3_600 },
+};
+
 /** One sync queue per replicator; its capacity is a global concurrency shared by every pod. */
-export function syncJob(definition: ReplicatorDefinition): JobDefinition<typeof syncPayload> {
+export function syncJob(definition: ReplicatorDefinition, retention: SyncJobRetention = DEFAULT_SYNC_JOB_RETENTION): JobDefinition<typeof syncPayload> {
   const d = derive(definition);
   return defineJob({
     queue: d.syncQueue,
     description: `downloads one ${definition.titles.singular} from the primary`,
     payload: syncPayload,
     roles: ['secondary'],
-    // Retries are the registry's business (backoff in PostgreSQL); finished jobs are dropped so a
-    // later resync can reuse the deterministic job id.
-    options: { attempts: 1, removeOnComplete: true, removeOnFail: true },
+    // Retries are the registry's business (backoff in PostgreSQL). A bounded window of finished
+    // and failed jobs stays for operators; enqueueSyncs deduplicates by key (not job id), so a
+    // kept job never blocks a later resync of the same rows.
+    options: {
+      attempts: 1,
+      removeOnComplete: { count: retention.completed.count, age: retention.completed.ageSeconds },
+      removeOnFail: { count: retention.failed.count, age: retention.failed.ageSeconds },
+    },
     concurrency: d.capacity,
     globalConcurrency: d.capacity,
   });
@@ -93,8 +109,8 @@ export function syncJobId(definition: ReplicatorDefinition, targets: ReadonlyArr
   return `${definition.name}-${createHash('sha1').update(key).digest('hex').slice(0, 20)}`;
 }
 
-export function geoCatalog(replicators: readonly ReplicatorDefinition[]): JobDefinition[] {
-  return [eventCursorJob, registrySyncJob, registryConsistencyJob, syncTimeoutJob, statusReportJob, eventPruneJob, ...replicators.map(syncJob)];
+export function geoCatalog(replicators: readonly ReplicatorDefinition[], retention: SyncJobRetention = DEFAULT_SYNC_JOB_RETENTION): JobDefinition[] {
+  return [eventCursorJob, registrySyncJob, registryConsistencyJob, syncTimeoutJob, statusReportJob, eventPruneJob, ...replicators.map((r) => syncJob(r, retention))];
 }
 
 export interface GeoCadence {

@@ -26,7 +26,9 @@ export async function enqueueSyncs(context: GeoContext, definition: ReplicatorDe
     jobs.push({
       name: job.queue,
       data: { modelIds: batch.map((t) => t.id.toString()) },
-      opts: { ...job.options, jobId: syncJobId(definition, batch) },
+      // the queue's own defaults (retention from the site's configuration) apply; the key holds
+      // only while the job waits or runs, so a finished job kept for Bull Board blocks nothing
+      opts: { deduplication: { id: syncJobId(definition, batch) } },
     });
   }
   for (let i = 0; i < jobs.length; i += 500) await queue.addBulk(jobs.slice(i, i + 500));

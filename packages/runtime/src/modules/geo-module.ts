@@ -32,6 +32,10 @@ export const geoConfigSection = configSchema.pick({
   GEO_STATUS_REPORT_INTERVAL_MS: true,
   GEO_SYNC_BATCH_SIZE: true,
   GEO_CONSISTENCY_BATCH_SIZE: true,
+  GEO_SYNC_KEEP_COMPLETED_COUNT: true,
+  GEO_SYNC_KEEP_COMPLETED_AGE_S: true,
+  GEO_SYNC_KEEP_FAILED_COUNT: true,
+  GEO_SYNC_KEEP_FAILED_AGE_S: true,
 });
 
 export function createGeoModule(replicators: readonly ReplicatorDefinition[]): FeatureModule<GeoContext> {
@@ -39,7 +43,15 @@ export function createGeoModule(replicators: readonly ReplicatorDefinition[]): F
     name: 'geo',
     configSection: geoConfigSection,
     migrations: { main: geoMainMigrations(replicators), geo_tracking: geoTrackingMigrations(replicators) },
-    catalog: () => geoCatalog(replicators),
+    // with a configuration, each geo.sync.* queue keeps its bounded window of finished jobs
+    catalog: (config) =>
+      geoCatalog(
+        replicators,
+        config && {
+          completed: { count: config.GEO_SYNC_KEEP_COMPLETED_COUNT, ageSeconds: config.GEO_SYNC_KEEP_COMPLETED_AGE_S },
+          failed: { count: config.GEO_SYNC_KEEP_FAILED_COUNT, ageSeconds: config.GEO_SYNC_KEEP_FAILED_AGE_S },
+        },
+      ),
     schedules: (config) =>
       geoSchedules({
         eventCursorMs: config.GEO_EVENT_CURSOR_INTERVAL_MS,
