@@ -160,7 +160,7 @@ export async function downloadBlob(options: DownloadBlobOptions): Promise<Downlo
   options.storage.resolve(options.destinationPath);
   options.signal?.throwIfAborted();
   const url = `${options.primaryUrl.replace(/\/+$/, '')}${retrievePath(options.replicable, options.id)}`;
-  const token = signTransferToken({ secret: options.secret, replicable: options.replicable, id: options.id });
+  const token = await signTransferToken({ secret: options.secret, replicable: options.replicable, id: options.id });
 
   const controller = new AbortController();
   const abortFromCaller = () => controller.abort(options.signal?.reason);

@@ -1,9 +1,11 @@
 import express, { type Request, type Response } from 'express';
+import { z } from 'zod';
 import type { Logger } from '@meridian/logger';
 import { UnsafePathError, type BlobStorage } from '@meridian/storage';
 import { BATCH_CONTENT_TYPE, MAX_BATCH_IDS, RETRIEVE_BATCH_ROUTE, batchTokenId, encodeFrameHeader, type BatchFrameHeader } from './batch-framing';
 import { TransferAuthError } from './errors';
 import { TransferErrorCode, parseReplicableId } from './retrieve-path';
+import { jsonBody } from './json-body';
 import { bearerToken, type RetrieveLookupResult } from './retrieve-router';
 import { verifyTransferToken } from './transfer-token';
 
@@ -17,6 +19,27 @@ export interface RetrieveBatchRouterOptions {
 }
 
 const WHOLE_READ_LIMIT = 64 * 1024;
+/** the JSON body limit: 1,000 ids of 19 digits fit with room to spare */
+export const BATCH_BODY_LIMIT = '64kb';
+
+// ids are plain scalars: decimal strings or safe integers (never objects, arrays or booleans)
+const batchBody = z.object({
+  ids: z
+    .array(z.union([z.string().regex(/^[1-9][0-9]{0,18}$/), z.number().int().positive().max(Number.MAX_SAFE_INTEGER)]))
+    .min(1)
+    .max(MAX_BATCH_IDS),
+});
+
+/** The batch's ids, or a message saying what is wrong with the body. */
+function parseBatchIds(body: unknown): { ids: bigint[] } | { problem: string } {
+  const parsed = batchBody.safeParse(body);
+  if (!parsed.success) return { problem: `expected {"ids": [1..${MAX_BATCH_IDS} positive integer ids as strings or numbers]}` };
+  const ids = parsed.data.ids.map((v) => parseReplicableId(String(v)));
+  if (ids.some((id) => id === undefined)) return { problem: 'an id does not fit a 64-bit integer' };
+  const wanted = ids as bigint[];
+  if (new Set(wanted).size !== wanted.length) return { problem: 'ids must not repeat' };
+  return { ids: wanted };
+}
 
 function write(res: Response, chunk: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -35,22 +58,22 @@ function write(res: Response, chunk: Buffer): Promise<void> {
 export function createRetrieveBatchRouter(options: RetrieveBatchRouterOptions): express.Router {
   const { storage, logger } = options;
   const router = express.Router();
-  router.post(RETRIEVE_BATCH_ROUTE, express.json({ limit: '64kb' }), async (req: Request, res: Response) => {
+  router.post(RETRIEVE_BATCH_ROUTE, jsonBody({ limit: BATCH_BODY_LIMIT, logger, route: RETRIEVE_BATCH_ROUTE }), async (req: Request, res: Response) => {
     const replicable = String(req.params.replicable);
-    const raw = (req.body as { ids?: unknown } | undefined)?.ids;
-    const ids = Array.isArray(raw) && raw.length > 0 && raw.length <= MAX_BATCH_IDS ? raw.map((v) => parseReplicableId(String(v))) : undefined;
-    if (!options.knownReplicables().includes(replicable) || !ids || ids.some((id) => id === undefined)) {
-      res.status(400).json({ code: TransferErrorCode.badRequest, message: `expected a known replicable and {"ids": [1..${MAX_BATCH_IDS} positive integer ids]}` });
-      return;
+    const refuse = (status: number, body: Record<string, string>): void => {
+      logger.warn({ route: RETRIEVE_BATCH_ROUTE, replicable, status, code: body.code, reason: body.reason ?? body.message }, 'geo request refused');
+      res.status(status).set('Cache-Control', 'no-store').json(body);
+    };
+    if (!options.knownReplicables().includes(replicable)) {
+      return refuse(400, { code: TransferErrorCode.badRequest, message: `unknown replicable ${JSON.stringify(replicable)}` });
     }
-    const wanted = ids as bigint[];
+    const parsed = parseBatchIds(req.body);
+    if ('problem' in parsed) return refuse(400, { code: TransferErrorCode.badRequest, message: parsed.problem });
+    const wanted = parsed.ids;
     try {
-      verifyTransferToken(bearerToken(req.get('authorization')), { secret: options.secret, replicable, id: batchTokenId(wanted) });
+      await verifyTransferToken(bearerToken(req.get('authorization')), { secret: options.secret, replicable, id: batchTokenId(wanted) });
     } catch (error) {
-      if (error instanceof TransferAuthError) {
-        res.status(401).json({ code: TransferErrorCode.unauthorized, reason: error.reason });
-        return;
-      }
+      if (error instanceof TransferAuthError) return refuse(401, { code: TransferErrorCode.unauthorized, reason: error.reason });
       throw error;
     }
     const found = await options.lookupMany(replicable, wanted);
