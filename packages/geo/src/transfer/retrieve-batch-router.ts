@@ -41,11 +41,30 @@ function parseBatchIds(body: unknown): { ids: bigint[] } | { problem: string } {
   return { ids: wanted };
 }
 
+class ClientGoneError extends Error {
+  override readonly name = 'ClientGoneError';
+}
+
+/**
+ * Writes one chunk, waiting for 'drain' when the socket buffer is full. Rejects when the client
+ * goes away (reset, closed) instead of waiting for a 'drain' that never comes: a handler stuck
+ * there would hold its open blob until the garbage collector closed it.
+ */
 function write(res: Response, chunk: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
-    const ok = res.write(chunk, (error) => (error ? reject(error) : undefined));
-    if (ok) resolve();
-    else res.once('drain', () => resolve());
+    if (res.destroyed) return reject(new ClientGoneError('the client went away'));
+    const ok = res.write(chunk, (error) => (error ? reject(new ClientGoneError(error.message)) : undefined));
+    if (ok) return resolve();
+    const onClose = () => {
+      res.off('drain', onDrain);
+      reject(new ClientGoneError('the client went away'));
+    };
+    const onDrain = () => {
+      res.off('close', onClose);
+      resolve();
+    };
+    res.once('drain', onDrain);
+    res.once('close', onClose);
   });
 }
 
@@ -79,41 +98,55 @@ export function createRetrieveBatchRouter(options: RetrieveBatchRouterOptions): 
     const found = await options.lookupMany(replicable, wanted);
     res.writeHead(200, { 'Content-Type': BATCH_CONTENT_TYPE, 'Cache-Control': 'no-store' });
     let bytes = 0;
-    for (const id of wanted) {
-      if (res.destroyed) return;
-      const row = found.get(id);
-      const frame: BatchFrameHeader = { id: id.toString(), status: 'not_found' };
-      if (!row) {
-        await write(res, encodeFrameHeader(frame));
-        continue;
-      }
-      let blob;
-      try {
-        blob = await storage.open(row.blobPath, { readWholeUpTo: WHOLE_READ_LIMIT });
-      } catch (error) {
-        const unsafe = error instanceof UnsafePathError;
-        logger[unsafe ? 'error' : 'warn']({ replicable, id, blobPath: row.blobPath, err: unsafe ? undefined : error }, unsafe ? 'geo retrieve refused an unsafe blob path' : 'geo retrieve failed to open a blob');
-        await write(res, encodeFrameHeader({ ...frame, status: unsafe ? 'unsafe_path' : 'error' }));
-        continue;
-      }
-      if (!blob) {
-        await write(res, encodeFrameHeader({ ...frame, status: 'file_missing_on_primary' }));
-        continue;
-      }
-      const ok: BatchFrameHeader = { id: frame.id, status: 'ok', size: blob.size, ...(row.checksum ? { sha256: row.checksum.toLowerCase() } : {}) };
-      await write(res, encodeFrameHeader(ok));
-      if (blob.bytes !== undefined) {
-        await blob.close();
-        await write(res, blob.bytes);
-      } else {
-        const sent = await blob.sendTo(res).catch(() => -1).finally(() => blob.close());
-        if (sent !== blob.size) {
-          logger.warn({ replicable, id, expected: blob.size, sent }, 'blob shrank while being sent: batch cut off');
-          res.destroy();
-          return;
+    try {
+      for (const id of wanted) {
+        const row = found.get(id);
+        const frame: BatchFrameHeader = { id: id.toString(), status: 'not_found' };
+        if (!row) {
+          await write(res, encodeFrameHeader(frame));
+          continue;
         }
+        let blob;
+        try {
+          blob = await storage.open(row.blobPath, { readWholeUpTo: WHOLE_READ_LIMIT });
+        } catch (error) {
+          const unsafe = error instanceof UnsafePathError;
+          logger[unsafe ? 'error' : 'warn']({ replicable, id, blobPath: row.blobPath, err: unsafe ? undefined : error }, unsafe ? 'geo retrieve refused an unsafe blob path' : 'geo retrieve failed to open a blob');
+          await write(res, encodeFrameHeader({ ...frame, status: unsafe ? 'unsafe_path' : 'error' }));
+          continue;
+        }
+        if (!blob) {
+          await write(res, encodeFrameHeader({ ...frame, status: 'file_missing_on_primary' }));
+          continue;
+        }
+        const opened = blob;
+        try {
+          const ok: BatchFrameHeader = { id: frame.id, status: 'ok', size: opened.size, ...(row.checksum ? { sha256: row.checksum.toLowerCase() } : {}) };
+          await write(res, encodeFrameHeader(ok));
+          if (opened.bytes !== undefined) {
+            await write(res, opened.bytes);
+          } else {
+            const sent = await opened.sendTo(res).catch((error: unknown) => {
+              if (res.destroyed) throw new ClientGoneError((error as Error).message);
+              return -1;
+            });
+            if (sent !== opened.size) {
+              logger.warn({ replicable, id, expected: opened.size, sent }, 'blob shrank while being sent: batch cut off');
+              res.destroy();
+              return;
+            }
+          }
+        } finally {
+          await opened.close(); // idempotent; a blob is never left open, whatever happened
+        }
+        bytes += opened.size;
       }
-      bytes += blob.size;
+    } catch (error) {
+      if (!(error instanceof ClientGoneError)) throw error;
+      // a reset or closed connection: the secondary retries the batch; nothing to answer
+      logger.debug({ replicable, blobs: wanted.length, bytes, reason: error.message }, 'geo batch retrieve: client went away');
+      res.destroy();
+      return;
     }
     res.end();
     logger.debug({ replicable, blobs: wanted.length, bytes }, 'geo batch retrieve served');

@@ -1,6 +1,8 @@
 import { randomBytes, createHash } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
+import { waitFor } from '@meridian/testing';
 import { createFilesystemStorage, type BlobStorage } from '@meridian/storage';
 import {
   BATCH_CONTENT_TYPE,
@@ -188,5 +190,35 @@ describe('batch transfer (POST /api/v1/geo/retrieve-batch/:replicable)', () => {
       expect(response.status).toBe(200);
       await response.arrayBuffer();
     });
+  });
+
+  it('a client that goes away mid-batch ends the handler and closes its files (no wait for a drain that never comes)', async () => {
+    const ids: bigint[] = [];
+    for (let i = 100n; i < 300n; i++) {
+      const bytes = randomBytes(60 * 1024); // small blobs: written whole, so the socket buffer fills
+      await primary.storage.write(`many/${i}.bin`, bytes);
+      primary.rows.set(`package_file:${i}`, { blobPath: `many/${i}.bin`, checksum: sha(bytes) });
+      ids.push(i);
+    }
+    const token = await signTransferToken({ secret: SECRET, replicable: 'package_file', id: batchTokenId(ids) });
+    const body = JSON.stringify({ ids: ids.map(String) });
+    await new Promise<void>((resolve, reject) => {
+      const request = http.request(`${primary.url}${retrieveBatchPath('package_file')}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` },
+      });
+      request.on('error', () => undefined);
+      request.on('response', (response) => {
+        response.pause(); // read nothing: the primary's writes back up
+        response.on('error', () => undefined);
+        setTimeout(() => {
+          request.destroy();
+          resolve();
+        }, 200);
+      });
+      request.once('error', reject);
+      request.end(body);
+    });
+    await waitFor(() => primary.logs.some((l) => l.msg === 'geo batch retrieve: client went away'), { timeoutMs: 10_000, message: 'the batch handler to notice the client left' });
   });
 });
