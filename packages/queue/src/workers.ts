@@ -60,6 +60,7 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
       connection: options.connection,
       prefix: options.queues.prefix,
       concurrency: options.concurrency?.[definition.queue] ?? definition.concurrency,
+      maxStalledCount: definition.maxStalledCount,
       metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
     });
     worker.on('error', (error) => logger.error({ err: error }, 'worker error'));

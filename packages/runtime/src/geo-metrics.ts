@@ -1,6 +1,7 @@
 import { cursorStatus, typeStatuses } from '@meridian/geo';
 import { Gauge, type Registry } from 'prom-client';
 import type { SiteResources } from './site-resources';
+import { registerStorageMetrics } from './storage-sweep';
 
 /**
  * Geo gauges with upstream names: `geo_<plural>` (+ `_registry`, `_synced`, `_failed`, and
@@ -8,6 +9,8 @@ import type { SiteResources } from './site-resources';
  * open gaps and dropped gaps. Read from counter tables at scrape time (no COUNT over big tables).
  */
 export function registerGeoMetrics(registry: Registry, site: SiteResources): void {
+  // the site API's one hook for feature metrics: the storage sweeper's counter rides along
+  registerStorageMetrics(registry, site);
   const url = site.config.SITE_NAME;
   const gauges = new Map<string, Gauge>();
   const gauge = (name: string, help: string): Gauge => {

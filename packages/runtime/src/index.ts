@@ -7,3 +7,4 @@ export { applyHeapGrowing } from './heap-tuning';
 export { siteReplicators, siteMigrationSet } from './site-features';
 export { registerGeoMetrics } from './geo-metrics';
 export { siteRouters } from './site-routes';
+export { storageSweepJob, storageSchedules, registerStorageMetrics, sweptCounterKey } from './storage-sweep';

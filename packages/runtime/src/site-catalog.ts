@@ -4,13 +4,14 @@ import { assertUniqueQueues, jobsForRole, type JobCatalog, type ProcessorRegistr
 import { geoCatalog, geoProcessors, geoSchedules, replicationFlag } from '@meridian/geo';
 import { coreCatalog, coreProcessors, coreSchedules } from './core-jobs';
 import { siteReplicators } from './site-features';
+import { storageProcessors, storageSchedules, storageSweepJob } from './storage-sweep';
 import type { SiteResources } from './site-resources';
 
 // The one place that lists what a site runs. Feature packages (geo, claims, org moves) add their
 // catalogs, schedules and processors here, so the apps never change when a feature arrives.
 
 export function siteCatalog(): JobCatalog {
-  const catalog = [...coreCatalog, ...geoCatalog(siteReplicators())];
+  const catalog = [...coreCatalog, storageSweepJob, ...geoCatalog(siteReplicators())];
   assertUniqueQueues(catalog);
   return catalog;
 }
@@ -23,12 +24,12 @@ export function siteSchedules(config: Config): ScheduleDefinition[] {
     syncTimeoutCheckMs: config.GEO_SYNC_TIMEOUT_CHECK_INTERVAL_MS,
     statusReportMs: config.GEO_STATUS_REPORT_INTERVAL_MS,
   });
-  return [...coreSchedules, ...geo].filter((schedule) => schedule.job.roles.includes(config.SITE_ROLE));
+  return [...coreSchedules, ...storageSchedules(config), ...geo].filter((schedule) => schedule.job.roles.includes(config.SITE_ROLE));
 }
 
 export function siteProcessors(site: SiteResources): ProcessorRegistration[] {
   const forRole = new Set(jobsForRole(siteCatalog(), site.config.SITE_ROLE).map((d) => d.queue));
-  return [...coreProcessors(site), ...geoProcessors(site.geo)].filter((registration) => forRole.has(registration.definition.queue));
+  return [...coreProcessors(site), ...storageProcessors(site), ...geoProcessors(site.geo)].filter((registration) => forRole.has(registration.definition.queue));
 }
 
 /** Every feature flag the packages declare (geo replication per type, claims verification per model, …). */

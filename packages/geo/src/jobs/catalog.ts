@@ -66,6 +66,9 @@ const modelId = z.string().regex(/^[1-9]\d{0,18}$/, 'a positive integer id');
 /** A sync job carries up to 1,000 model ids of one type, downloaded one after another. */
 export const syncPayload = z.object({ modelIds: z.array(modelId).min(1).max(1_000) }).strict();
 
+/** re-deliveries of a sync job whose worker died, before it is left to the sync timeout */
+export const SYNC_MAX_STALLED_COUNT = 10;
+
 /** One sync queue per replicator; its capacity is a global concurrency shared by every pod. */
 export function syncJob(definition: ReplicatorDefinition): JobDefinition<typeof syncPayload> {
   const d = derive(definition);
@@ -79,6 +82,11 @@ export function syncJob(definition: ReplicatorDefinition): JobDefinition<typeof 
     options: { attempts: 1, removeOnComplete: true, removeOnFail: true },
     concurrency: d.capacity,
     globalConcurrency: d.capacity,
+    // A job whose worker was killed is re-delivered after BullMQ's stall interval and resumes the
+    // registries it had started (they carry its job id). Several kills in a row are survived; a
+    // batch that keeps killing its workers is failed by BullMQ after this many, and its rows
+    // then wait for the sync-timeout sweep and the registry's backoff.
+    maxStalledCount: SYNC_MAX_STALLED_COUNT,
   });
 }
 
