@@ -26,6 +26,8 @@ export interface RunResult {
   totalSeconds: number;
   work: { blobsWritten: number; mib: number; rowsDeleted: number; liveBlobs: number };
   faults: Record<string, number>;
+  /** registries being synced at the moments faults were injected, summed */
+  syncsInFlightAtFaults: number;
   loss: LossCounters;
   /** processes that exited without being told to (each was restarted) */
   crashes: string[];
@@ -38,18 +40,25 @@ export async function runScenario(scenario: Scenario, seed: number, size: RunSiz
   const workloadRandom = seededRandom(seed * 1_000 + scenario.id + 500);
   const cluster = await startCluster({ ...scenario.cluster, random, linkBytesPerSecond: LINK_BYTES_PER_SECOND });
   const faults: Record<string, number> = {};
+  let inFlight = 0;
   try {
     const packageId = await workloadPackage(cluster);
     const workload: Workload = { created: 0, bytes: 0, deleted: 0, ids: [] };
     const until = Date.now() + size.faultWindowMs;
+    // blobs written steadily through the fault window (so faults land on work in flight), deletes
+    // after each of `waves` parts
     const drive = (async () => {
+      const perWave = Math.ceil(size.blobs / size.waves);
+      const pause = size.faultWindowMs / size.blobs;
       for (let wave = 0; wave < size.waves; wave++) {
-        await writeBlobs(cluster, packageId, workload, Math.ceil(size.blobs / size.waves), workloadRandom);
+        for (let i = 0; i < perWave; i++) {
+          await writeBlobs(cluster, packageId, workload, 1, workloadRandom);
+          await sleep(pause);
+        }
         if (scenario.deleteShare) {
           const deleted = await deleteRows(cluster, workload, Math.ceil(workload.ids.length * scenario.deleteShare), workloadRandom);
           faults['rows deleted on the primary'] = (faults['rows deleted on the primary'] ?? 0) + deleted.length;
         }
-        await sleep(size.faultWindowMs / size.waves);
       }
     })();
     const inject = scenario.inject({
@@ -58,7 +67,14 @@ export async function runScenario(scenario: Scenario, seed: number, size: RunSiz
       until,
       fault: (kind) => {
         faults[kind] = (faults[kind] ?? 0) + 1;
-        log(`  fault: ${kind}`);
+        // how much work each fault caught mid-way (registries `started` at that moment)
+        void cluster.trackingSql<{ n: number }[]>`select count(*)::int as n from package_file_registry where state = 1`.then(
+          ([row]) => {
+            inFlight += row!.n;
+            log(`  fault: ${kind} (${row!.n} syncs in flight)`);
+          },
+          () => log(`  fault: ${kind}`),
+        );
       },
     });
     // the workload retries its writes across a PostgreSQL restart
@@ -78,6 +94,7 @@ export async function runScenario(scenario: Scenario, seed: number, size: RunSiz
       totalSeconds: Math.round((Date.now() - started) / 1000),
       work: { blobsWritten: workload.created, mib: Math.round((workload.bytes / 1024 / 1024) * 10) / 10, rowsDeleted: workload.deleted, liveBlobs: live!.n },
       faults,
+      syncsInFlightAtFaults: inFlight,
       loss,
       crashes: cluster.crashes(),
     };
