@@ -20,6 +20,8 @@ module.exports = {
       { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
     ],
   },
+  // jose ships ES modules only: transpile it like our sources (everything else in node_modules is CJS).
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   testTimeout: 60_000,
   maxWorkers: 2,
 };

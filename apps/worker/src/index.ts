@@ -1,1 +1,2 @@
 export { runWorker, type RunningWorker } from './run-worker';
+export { guardNetworkErrors } from './network-guard';

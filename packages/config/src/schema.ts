@@ -55,6 +55,10 @@ const coreConfigSchema = z.object({
   STORAGE_ROOT: z.string().min(1).default('.meridian/storage'),
   /** blobs up to 64 KiB: synchronous calls (local disks) or the thread pool (network mounts) */
   STORAGE_SMALL_FILE_IO: z.enum(['sync', 'async']).default('sync'),
+  /** the sweeper removes `.tmp-*` files untouched for this long (live downloads touch theirs continuously) */
+  STORAGE_TEMP_FILE_MAX_AGE_MS: integer(1_000, 7 * 86_400_000).default(900_000),
+  /** how often each site sweeps its storage for stale temporary files */
+  STORAGE_TEMP_SWEEP_INTERVAL_MS: integer(1_000, 86_400_000).default(300_000),
   PRIMARY_API_URL: httpUrl.default('http://127.0.0.1:3000'),
   GEO_SHARED_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { GeoContext } from './geo-context';
 import { SITE_STATUS_PATH, SITE_STATUS_SUBJECT } from './jobs/status-report';
 import { modelStore } from './registry/model-store';
+import { jsonBody } from './transfer/json-body';
 import { bearerToken } from './transfer/retrieve-router';
 import { createRetrieveBatchRouter, createRetrieveRouter, TransferAuthError, verifyTransferToken } from './transfer';
 
@@ -44,9 +45,9 @@ export function createGeoPrimaryRouter(context: GeoContext & { secret: string })
       },
     }),
   );
-  router.post(SITE_STATUS_PATH, express.json({ limit: '4kb' }), async (req, res) => {
+  router.post(SITE_STATUS_PATH, jsonBody({ limit: '4kb', logger: context.logger, route: SITE_STATUS_PATH }), async (req, res) => {
     try {
-      verifyTransferToken(bearerToken(req.headers.authorization), { secret: context.secret, ...SITE_STATUS_SUBJECT });
+      await verifyTransferToken(bearerToken(req.headers.authorization), { secret: context.secret, ...SITE_STATUS_SUBJECT });
     } catch (error) {
       if (error instanceof TransferAuthError) {
         res.status(401).json({ code: 'unauthorized', reason: error.reason });

@@ -27,8 +27,9 @@ export function geoProcessors(context: GeoContext): ProcessorRegistration[] {
     registerProcessor(syncTimeoutJob, () => runSyncTimeout(context)),
     registerProcessor(statusReportJob, () => runStatusReport(context)),
     ...context.replicators.map((definition) =>
-      registerProcessor(syncJob(definition), async ({ modelIds }, { logger, signal }) => {
-        const outcomes = await syncBlobs(context, definition, modelIds.map((id) => BigInt(id)), { logger, signal });
+      registerProcessor(syncJob(definition), async ({ modelIds }, { job, logger, signal }) => {
+        const ids = modelIds.map((id) => BigInt(id));
+        const outcomes = await syncBlobs(context, definition, ids, { logger, signal, ...(job.id ? { jobId: job.id } : {}) });
         const tally: Record<string, number> = {};
         for (const outcome of outcomes.values()) tally[outcome] = (tally[outcome] ?? 0) + 1;
         return tally;

@@ -27,6 +27,11 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   readonly concurrency: number;
   /** cap across every worker process (QUEUE_GLOBAL_CONCURRENCY overrides); undefined = none */
   readonly globalConcurrency: number | undefined;
+  /**
+   * how often a job whose worker died (lock lost) is handed to another worker before BullMQ fails
+   * it for good (BullMQ's default: 1); idempotent jobs that resume their own work raise it
+   */
+  readonly maxStalledCount: number;
   readonly description: string;
 }
 
@@ -40,6 +45,7 @@ export interface JobDefinitionInput<S extends z.ZodType> {
   options?: JobsOptions;
   concurrency?: number;
   globalConcurrency?: number;
+  maxStalledCount?: number;
 }
 
 const QUEUE_NAME = /^[a-z][a-z0-9_.-]{0,99}$/;
@@ -56,6 +62,7 @@ export function defineJob<S extends z.ZodType>(input: JobDefinitionInput<S>): Jo
     options: { ...DEFAULT_JOB_OPTIONS, ...input.options },
     concurrency: input.concurrency ?? 1,
     globalConcurrency: input.globalConcurrency,
+    maxStalledCount: input.maxStalledCount ?? 1,
   };
 }
 

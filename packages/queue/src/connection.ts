@@ -1,4 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from '@meridian/logger';
+import { createOutageReporter } from './outage-reporter';
 
 export type ConnectionRole = 'worker' | 'producer';
 
@@ -7,15 +9,22 @@ export type ConnectionRole = 'worker' | 'producer';
  * requirement). Producers (API handlers, schedulers) must fail fast instead of queueing commands
  * in memory while Redis is down, so the caller can answer an error.
  */
-export async function createRedisConnection(url: string, role: ConnectionRole, name?: string): Promise<Redis> {
+export async function createRedisConnection(url: string, role: ConnectionRole, name?: string, logger?: Logger): Promise<Redis> {
   const options: RedisOptions =
     role === 'worker'
       ? { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: true }
       : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000, lazyConnect: true };
   if (name) options.connectionName = name;
   const redis = new Redis(url, options);
-  // ioredis emits 'error' on every reconnect attempt; without a listener Node would crash.
-  redis.on('error', () => undefined);
+  // ioredis emits 'error' on every reconnect attempt; without a listener Node would crash. With a
+  // logger, an outage is reported once (lost), then its recovery with the count suppressed.
+  if (logger) {
+    const reporter = createOutageReporter(logger, `connection ${name ?? role}`);
+    redis.on('error', (error: unknown) => reporter.error(error));
+    redis.on('ready', () => reporter.recovered());
+  } else {
+    redis.on('error', () => undefined);
+  }
   try {
     await redis.connect();
   } catch (error) {

@@ -17,3 +17,4 @@ export { applyGlobalConcurrency } from './global-concurrency';
 export { defineSchedule, syncSchedulers, type ScheduleDefinition, type SchedulerSyncResult } from './schedules';
 export { scheduleWithin, randomDelayWithin, type Random } from './schedule-within';
 export { onShutdownSignals } from './shutdown';
+export { createOutageReporter, isConnectionError, type OutageReporter } from './outage-reporter';

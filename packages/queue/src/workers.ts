@@ -4,6 +4,7 @@ import type { Logger } from '@meridian/logger';
 import type { ProcessorRegistration } from './processor';
 import type { QueueSet } from './queues';
 import { applyGlobalConcurrency } from './global-concurrency';
+import { createOutageReporter, isConnectionError } from './outage-reporter';
 
 export interface WorkerPoolOptions {
   registrations: readonly ProcessorRegistration[];
@@ -31,6 +32,11 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
   const abort = new AbortController();
   let running = 0;
   const workers: Worker[] = [];
+  // Every worker's blocking connection fails at once in a Redis outage: one report for the pool,
+  // recovered when the shared connection is ready again.
+  const outage = createOutageReporter(options.logger, 'workers');
+  const onReady = () => outage.recovered();
+  options.connection.on('ready', onReady);
   for (const { definition, process } of options.registrations) {
     const globalLimit = options.globalConcurrency?.[definition.queue] ?? definition.globalConcurrency;
     await applyGlobalConcurrency(options.queues.get(definition), globalLimit);
@@ -60,9 +66,13 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
       connection: options.connection,
       prefix: options.queues.prefix,
       concurrency: options.concurrency?.[definition.queue] ?? definition.concurrency,
+      maxStalledCount: definition.maxStalledCount,
       metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
     });
-    worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+    worker.on('error', (error) => {
+      if (isConnectionError(error)) outage.error(error);
+      else logger.error({ err: error }, 'worker error');
+    });
     worker.on('stalled', (jobId) => logger.warn({ jobId }, 'job stalled'));
     workers.push(worker);
   }
@@ -77,6 +87,7 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
       });
       const outcome = await Promise.race([Promise.all(workers.map((w) => w.close())).then(() => 'closed' as const), deadline]);
       clearTimeout(timer);
+      options.connection.off('ready', onReady);
       if (outcome === 'timeout') {
         // Tell processors to give up, and do not wait for them: BullMQ's close(true) can still
         // await a processor that ignores the signal. The process exits next; its unfinished jobs

@@ -9,3 +9,4 @@ export { migrateSite } from './migrate-site';
 export { runMain } from './run-main';
 export { applyHeapGrowing } from './heap-tuning';
 export { registerSiteMetrics as registerGeoMetrics } from './site-features';
+export { storageSweepJob, storageSchedules, registerStorageMetrics, sweptCounterKey } from './modules/storage-sweep';

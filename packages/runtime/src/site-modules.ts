@@ -5,6 +5,7 @@ import type { FeatureModule } from './feature-module';
 import { cellModelsModule } from './modules/cell-models-module';
 import { claimsModule } from './modules/claims-module';
 import { createGeoModule } from './modules/geo-module';
+import { storageModule } from './modules/storage-sweep';
 
 // The composition root: the features a site runs, in migration order. Adding a feature is a
 // module file and one line here; adding a blob type is a replicator package and one line below.
@@ -14,7 +15,7 @@ assertDistinct(replicators);
 
 export const geoModule = createGeoModule(replicators);
 
-export const siteModules: ReadonlyArray<FeatureModule<never>> = [cellModelsModule, geoModule, claimsModule] as unknown as ReadonlyArray<FeatureModule<never>>;
+export const siteModules: ReadonlyArray<FeatureModule<never>> = [cellModelsModule, storageModule, geoModule, claimsModule] as unknown as ReadonlyArray<FeatureModule<never>>;
 
 export function siteReplicators(): readonly ReplicatorDefinition[] {
   return replicators;

@@ -67,7 +67,7 @@ export async function openSiteResources(config: Config, logger: Logger, options:
         await assertMigrated(trackingSql, databases.tracking.set, databases.tracking.url);
       }
     }
-    redis = await createRedisConnection(config.REDIS_URL, options.redisRole, name);
+    redis = await createRedisConnection(config.REDIS_URL, options.redisRole, name, logger);
     await assertNoEviction(redis);
   } catch (error) {
     redis?.disconnect();

@@ -19,13 +19,22 @@ export function makeTempDirs(): TempDirs {
   return { base, root, outside, cleanup: () => fs.rmSync(base, { recursive: true, force: true }) };
 }
 
-/** every file below `dir`, relative, sorted (follows no symlinks) */
+/**
+ * every entry below `dir` that is not a directory, relative, sorted. Walks by hand and never
+ * descends into a symlink (listed as an entry itself): `readdirSync({ recursive: true })`
+ * follows symlinked directories under Node 24.
+ */
 export function listFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   const out: string[] = [];
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isDirectory()) out.push(path.relative(dir, path.join(entry.parentPath, entry.name)));
-  }
+  const walk = (current: string): void => {
+    for (const entry of fs.readdirSync(current, { withFileTypes: true })) {
+      const full = path.join(current, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else out.push(path.relative(dir, full));
+    }
+  };
+  walk(dir);
   return out.sort();
 }
 

@@ -77,6 +77,9 @@ export const DEFAULT_SYNC_JOB_RETENTION: SyncJobRetention = {
   failed: { count: 5_000, ageSeconds: 7 * 24 * 3_600 },
 };
 
+/** re-deliveries of a sync job whose worker died, before it is left to the sync timeout */
+export const SYNC_MAX_STALLED_COUNT = 10;
+
 /** One sync queue per replicator; its capacity is a global concurrency shared by every pod. */
 export function syncJob(definition: ReplicatorDefinition, retention: SyncJobRetention = DEFAULT_SYNC_JOB_RETENTION): JobDefinition<typeof syncPayload> {
   const d = derive(definition);
@@ -95,6 +98,11 @@ export function syncJob(definition: ReplicatorDefinition, retention: SyncJobRete
     },
     concurrency: d.capacity,
     globalConcurrency: d.capacity,
+    // A job whose worker was killed is re-delivered after BullMQ's stall interval and resumes the
+    // registries it had started (they carry its job id). Several kills in a row are survived; a
+    // batch that keeps killing its workers is failed by BullMQ after this many, and its rows
+    // then wait for the sync-timeout sweep and the registry's backoff.
+    maxStalledCount: SYNC_MAX_STALLED_COUNT,
   });
 }
 

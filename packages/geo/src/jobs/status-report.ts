@@ -19,7 +19,7 @@ export async function cursorPosition(context: GeoContext): Promise<bigint> {
 export async function runStatusReport(context: GeoContext): Promise<{ cursorEventId: string }> {
   const position = await cursorPosition(context);
   const url = new URL(SITE_STATUS_PATH.replace(':site', encodeURIComponent(context.siteName)), context.primaryUrl);
-  const token = signTransferToken({ secret: requireSecret(context), ...SITE_STATUS_SUBJECT });
+  const token = await signTransferToken({ secret: requireSecret(context), ...SITE_STATUS_SUBJECT });
   const response = await fetch(url, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

@@ -37,14 +37,15 @@ export async function syncBlobs(
   context: GeoContext,
   definition: ReplicatorDefinition,
   modelIds: readonly bigint[],
-  options: { logger?: Logger; signal?: AbortSignal } = {},
+  options: { logger?: Logger; signal?: AbortSignal; jobId?: string } = {},
 ): Promise<Map<bigint, SyncOutcome>> {
   const tracking = requireTracking(context);
   const logger = options.logger ?? context.logger;
   const registry = registryStore(definition);
   const outcomes = new Map<bigint, SyncOutcome>(modelIds.map((id) => [id, 'skipped']));
   if (!(await replicationEnabled(context, definition))) return outcomes;
-  const held = await registry.startMany(tracking, modelIds); // gone, synced, or held elsewhere → skipped
+  // gone, synced, or held by another job → skipped; held by this job id (re-delivered) → resumed
+  const held = await registry.startMany(tracking, modelIds, options.jobId);
   if (held.size === 0) return outcomes;
 
   const open = new Set(held.keys());

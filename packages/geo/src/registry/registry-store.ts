@@ -64,7 +64,7 @@ export function registryStore(definition: ReplicatorDefinition) {
         insert into ${db(table)} (${db(fk)})
         select unnest(${ids(modelIds)}::bigint[])
         on conflict (${db(fk)}) do update
-          set state = 0, retry_count = 0, retry_at = null, last_synced_at = null, sync_heartbeat_at = null,
+          set state = 0, retry_count = 0, retry_at = null, last_synced_at = null, sync_heartbeat_at = null, sync_job_id = null,
               missing_on_primary = false, verification_state = 0
         returning ${db(fk)} as id`;
       return rows.map((r) => r.id);
@@ -89,15 +89,20 @@ export function registryStore(definition: ReplicatorDefinition) {
     },
 
     /**
-     * pending or failed → started, for a batch in one statement. Returns the ids this caller now
-     * holds with their retry counts; ids that are gone, already synced (a duplicate job) or held
-     * by another sync are left out, and the caller does nothing for them.
+     * pending or failed → started, for a batch in one statement, recording the sync job that holds
+     * them. Rows already `started` by the same job id are taken back too: that is the same job,
+     * re-delivered by BullMQ after its worker died (no other job has that id while it exists).
+     * Returns the ids this caller now holds with their retry counts; ids that are gone, already
+     * synced (a duplicate job) or held by another sync are left out, and the caller does nothing
+     * for them.
      */
-    async startMany(db: Db, modelIds: readonly bigint[]): Promise<Map<bigint, number>> {
+    async startMany(db: Db, modelIds: readonly bigint[], jobId?: string): Promise<Map<bigint, number>> {
       if (modelIds.length === 0) return new Map();
+      const job = jobId ?? null;
       const rows = await db<{ id: bigint; retry_count: number }[]>`
-        update ${db(table)} set state = 1, last_synced_at = now(), sync_heartbeat_at = now()
-        where ${db(fk)} = any(${ids(modelIds)}::bigint[]) and state in (0, 3)
+        update ${db(table)} set state = 1, last_synced_at = now(), sync_heartbeat_at = now(), sync_job_id = ${job}
+        where ${db(fk)} = any(${ids(modelIds)}::bigint[])
+          and (state in (0, 3) or (state = 1 and ${job}::text is not null and sync_job_id = ${job}::text))
         returning ${db(fk)} as id, retry_count`;
       return new Map(rows.map((r) => [r.id, r.retry_count]));
     },
@@ -126,7 +131,7 @@ export function registryStore(definition: ReplicatorDefinition) {
       const rows = await db<{ id: bigint }[]>`
         update ${db(table)} r
         set state = 2, retry_count = 0, retry_at = null, last_sync_failure = null, missing_on_primary = false,
-            sync_heartbeat_at = null, blob_path = d.blob_path
+            sync_heartbeat_at = null, sync_job_id = null, blob_path = d.blob_path
         from (select unnest(${done.map((d) => d.id.toString())}::bigint[]) as id, unnest(${done.map((d) => d.blobPath)}::text[]) as blob_path) d
         where r.${db(fk)} = d.id and r.state = 1
         returning r.${db(fk)} as id`;
@@ -141,7 +146,7 @@ export function registryStore(definition: ReplicatorDefinition) {
         set state = 3, retry_count = retry_count + 1,
             retry_at = now() + make_interval(secs => geo_retry_delay_seconds(retry_count + 1, ${cap})),
             last_sync_failure = ${message.slice(0, 255)}, missing_on_primary = ${options.missingOnPrimary ?? false},
-            sync_heartbeat_at = null
+            sync_heartbeat_at = null, sync_job_id = null
         where ${db(fk)} = ${modelId.toString()} and state = 1`;
       return rows.count === 1;
     },
@@ -169,7 +174,7 @@ export function registryStore(definition: ReplicatorDefinition) {
         set state = 3, retry_count = retry_count + 1,
             retry_at = now() + make_interval(secs => geo_retry_delay_seconds(retry_count + 1, ${MAX_RETRY_WAIT_SECONDS})),
             last_sync_failure = ${`sync timed out: no progress for ${Math.round(timeoutMs / 1000)} s (worker killed or stuck)`},
-            sync_heartbeat_at = null
+            sync_heartbeat_at = null, sync_job_id = null
         where state = 1 and coalesce(sync_heartbeat_at, last_synced_at, created_at) < now() - make_interval(secs => ${timeoutMs / 1000})`;
       return rows.count;
     },

@@ -148,6 +148,18 @@ function registryMigration(r: ReplicatorDefinition): Migration {
   };
 }
 
+/**
+ * The sync job (BullMQ job id) that holds a `started` row. A job re-delivered after its worker
+ * died (BullMQ's stall check) has the same id and takes its rows back at once, instead of finding
+ * them held and leaving them to the sync-timeout sweep.
+ */
+function syncJobMigration(r: ReplicatorDefinition): Migration {
+  return {
+    name: `geo/${r.name}/0002_sync_job_id`,
+    sql: `alter table ${derive(r).registryTable} add column sync_job_id text check (char_length(sync_job_id) <= 200);`,
+  };
+}
+
 export function geoTrackingMigrations(replicators: readonly ReplicatorDefinition[]): Migration[] {
-  return [...geoCoreTrackingMigrations, ...replicators.map(registryMigration)];
+  return [...geoCoreTrackingMigrations, ...replicators.map(registryMigration), ...replicators.map(syncJobMigration)];
 }

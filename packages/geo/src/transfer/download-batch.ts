@@ -90,7 +90,7 @@ export async function downloadBatch(options: DownloadBatchOptions): Promise<Map<
   const byId = new Map(options.targets.map((t) => [t.id.toString(), t]));
   const ids = options.targets.map((t) => t.id);
   const url = new URL(`${options.primaryUrl.replace(/\/+$/, '')}${retrieveBatchPath(options.replicable)}`);
-  const token = signTransferToken({ secret: options.secret, replicable: options.replicable, id: batchTokenId(ids) });
+  const token = await signTransferToken({ secret: options.secret, replicable: options.replicable, id: batchTokenId(ids) });
   const controller = new AbortController();
   const abortFromCaller = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', abortFromCaller, { once: true });

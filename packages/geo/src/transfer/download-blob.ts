@@ -80,7 +80,9 @@ export function send(
     const request = (https_ ? https : http).request(url, { method: init.method, headers, agent: https_ ? httpsAgent : httpAgent });
     const onAbort = () => request.destroy(abortError(signal.reason));
     signal.addEventListener('abort', onAbort, { once: true });
+    let responded = false;
     request.once('response', (response) => {
+      responded = true;
       // From here the response owns the connection; the abort listener below destroys it instead.
       signal.removeEventListener('abort', onAbort);
       const onAbortResponse = () => response.destroy(abortError(signal.reason));
@@ -88,7 +90,12 @@ export function send(
       response.once('close', () => signal.removeEventListener('abort', onAbortResponse));
       resolve(response);
     });
-    request.once('error', (error) => {
+    // `on`, not `once`: node:http also emits a socket error on the request after the response
+    // began (a reset mid-body). The response's reader reports that one; repeating the request
+    // then would start a request nobody awaits, whose failure was an unhandled rejection that
+    // killed the worker (`read ECONNRESET`) and whose success leaked a connection.
+    request.on('error', (error) => {
+      if (responded) return;
       signal.removeEventListener('abort', onAbort);
       if (!retried && request.reusedSocket && !signal.aborted && isStaleSocketError(error)) resolve(send(url, init, signal, true));
       else reject(error);
@@ -160,7 +167,7 @@ export async function downloadBlob(options: DownloadBlobOptions): Promise<Downlo
   options.storage.resolve(options.destinationPath);
   options.signal?.throwIfAborted();
   const url = `${options.primaryUrl.replace(/\/+$/, '')}${retrievePath(options.replicable, options.id)}`;
-  const token = signTransferToken({ secret: options.secret, replicable: options.replicable, id: options.id });
+  const token = await signTransferToken({ secret: options.secret, replicable: options.replicable, id: options.id });
 
   const controller = new AbortController();
   const abortFromCaller = () => controller.abort(options.signal?.reason);

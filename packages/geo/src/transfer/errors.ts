@@ -1,4 +1,4 @@
-export type TransferAuthReason = 'missing' | 'malformed' | 'bad_signature' | 'expired' | 'wrong_subject' | 'alg';
+export type TransferAuthReason = 'missing' | 'malformed' | 'bad_signature' | 'expired' | 'wrong_subject' | 'alg' | 'lifetime';
 
 /** A transfer token was refused. `reason` is safe to return to the caller; the token never is. */
 export class TransferAuthError extends Error {

@@ -13,6 +13,7 @@ export {
   transferIdString,
   MIN_TRANSFER_SECRET_LENGTH,
   DEFAULT_TRANSFER_TOKEN_TTL_SECONDS,
+  MAX_TRANSFER_TOKEN_LIFETIME_SECONDS,
   type SignTransferTokenOptions,
   type VerifyTransferTokenOptions,
   type TransferTokenClaims,

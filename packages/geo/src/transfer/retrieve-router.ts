@@ -63,7 +63,7 @@ export function createRetrieveRouter(options: RetrieveRouterOptions): express.Ro
     }
 
     try {
-      verifyTransferToken(bearerToken(req.get('authorization')), { secret: options.secret, replicable, id });
+      await verifyTransferToken(bearerToken(req.get('authorization')), { secret: options.secret, replicable, id });
     } catch (error) {
       if (error instanceof TransferAuthError) {
         return fail(401, { code: TransferErrorCode.unauthorized, reason: error.reason });

@@ -1,6 +1,8 @@
 import { randomBytes, createHash } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
+import { waitFor } from '@meridian/testing';
 import { createFilesystemStorage, type BlobStorage } from '@meridian/storage';
 import {
   BATCH_CONTENT_TYPE,
@@ -114,12 +116,12 @@ describe('batch transfer (POST /api/v1/geo/retrieve-batch/:replicable)', () => {
   });
 
   it('binds the token to the exact id list: 401 for another list, 400 for bad input', async () => {
-    const post = (ids: string[], tokenIds: bigint[]) =>
+    const post = async (ids: string[], tokenIds: bigint[]) =>
       fetch(`${primary.url}${retrieveBatchPath('package_file')}`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          authorization: `Bearer ${signTransferToken({ secret: SECRET, replicable: 'package_file', id: batchTokenId(tokenIds) })}`,
+          authorization: `Bearer ${await signTransferToken({ secret: SECRET, replicable: 'package_file', id: batchTokenId(tokenIds) })}`,
         },
         body: JSON.stringify({ ids }),
       });
@@ -145,5 +147,78 @@ describe('batch transfer (POST /api/v1/geo/retrieve-batch/:replicable)', () => {
       const r = results.get(id);
       expect(r && 'error' in r && r.error instanceof TransferHttpError && r.error.status).toBe(401);
     }
+  });
+
+  describe('malformed requests are 4xx with a message and a warning, never 500', () => {
+    const send = async (body: string, contentType = 'application/json') => {
+      const before = primary.logs.length;
+      const response = await fetch(`${primary.url}${retrieveBatchPath('package_file')}`, {
+        method: 'POST',
+        headers: { 'content-type': contentType, authorization: `Bearer ${await signTransferToken({ secret: SECRET, replicable: 'package_file', id: batchTokenId([1n]) })}` },
+        body,
+      });
+      const json = (await response.json()) as { code?: string; message?: string };
+      const logs = primary.logs.slice(before);
+      return { status: response.status, json, logs };
+    };
+    const cases: Array<[string, string, number]> = [
+      ['malformed JSON', '{"ids": [1,', 400],
+      ['a body over the size limit', JSON.stringify({ ids: ['1'], pad: 'x'.repeat(70 * 1024) }), 413],
+      ['an id that is an object with a toString', '{"ids": [{"toString": 1}]}', 400],
+      ['an id that is a nested array', '{"ids": [[1]]}', 400],
+      ['an id that is an object', '{"ids": [{"id": 1}]}', 400],
+      ['a boolean id', '{"ids": [true]}', 400],
+      ['a fractional id', '{"ids": [1.5]}', 400],
+      ['repeated ids', '{"ids": ["1", "1"]}', 400],
+      ['ids that are not an array', '{"ids": "1"}', 400],
+      ['a JSON array body', '[1]', 400],
+    ];
+    it.each(cases)('%s', async (_name, body, status) => {
+      const answer = await send(body);
+      expect(answer.status).toBe(status);
+      expect(answer.json.message).toEqual(expect.any(String));
+      expect(answer.logs.some((l) => l.level === 40 && l.msg === 'geo request refused')).toBe(true);
+      expect(answer.logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
+    });
+
+    it('still serves a well-formed request with numeric ids', async () => {
+      const response = await fetch(`${primary.url}${retrieveBatchPath('package_file')}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await signTransferToken({ secret: SECRET, replicable: 'package_file', id: batchTokenId([1n]) })}` },
+        body: '{"ids": [1]}',
+      });
+      expect(response.status).toBe(200);
+      await response.arrayBuffer();
+    });
+  });
+
+  it('a client that goes away mid-batch ends the handler and closes its files (no wait for a drain that never comes)', async () => {
+    const ids: bigint[] = [];
+    for (let i = 100n; i < 300n; i++) {
+      const bytes = randomBytes(60 * 1024); // small blobs: written whole, so the socket buffer fills
+      await primary.storage.write(`many/${i}.bin`, bytes);
+      primary.rows.set(`package_file:${i}`, { blobPath: `many/${i}.bin`, checksum: sha(bytes) });
+      ids.push(i);
+    }
+    const token = await signTransferToken({ secret: SECRET, replicable: 'package_file', id: batchTokenId(ids) });
+    const body = JSON.stringify({ ids: ids.map(String) });
+    await new Promise<void>((resolve, reject) => {
+      const request = http.request(`${primary.url}${retrieveBatchPath('package_file')}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` },
+      });
+      request.on('error', () => undefined);
+      request.on('response', (response) => {
+        response.pause(); // read nothing: the primary's writes back up
+        response.on('error', () => undefined);
+        setTimeout(() => {
+          request.destroy();
+          resolve();
+        }, 200);
+      });
+      request.once('error', reject);
+      request.end(body);
+    });
+    await waitFor(() => primary.logs.some((l) => l.msg === 'geo batch retrieve: client went away'), { timeoutMs: 10_000, message: 'the batch handler to notice the client left' });
   });
 });

@@ -83,6 +83,11 @@ export async function startPrimary(root: string, wrapStorage: (storage: BlobStor
       },
     }),
   );
+  // like the site API's: whatever reaches the app's error handler is a 500, logged as an error
+  app.use((error: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    logger.error({ err: error }, 'request failed');
+    if (!res.headersSent) res.status(500).json({ error: 'internal', message: 'internal error' });
+  });
   const server = await listen(app);
   Object.assign(primary, server);
   Object.defineProperty(primary, 'logs', { get: () => rawLogs.map((line) => JSON.parse(line) as Record<string, unknown>) });

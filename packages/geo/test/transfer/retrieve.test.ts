@@ -33,8 +33,8 @@ function retrieveUrl(replicable: string, id: string | bigint): string {
   return `${primary.url}/api/v1/geo/retrieve/${replicable}/${id}`;
 }
 
-function bearer(replicable: string, id: bigint, secret = SECRET, now?: number): Record<string, string> {
-  return { authorization: `Bearer ${signTransferToken({ secret, replicable, id, ...(now === undefined ? {} : { now }) })}` };
+async function bearer(replicable: string, id: bigint, secret = SECRET, now?: number): Promise<Record<string, string>> {
+  return { authorization: `Bearer ${await signTransferToken({ secret, replicable, id, ...(now === undefined ? {} : { now }) })}` };
 }
 
 async function seed(id: bigint, bytes: Buffer, checksum: string | null = sha256Hex(bytes)): Promise<string> {
@@ -64,7 +64,7 @@ describe('200: streaming a blob', () => {
   it('sends length, type and checksum headers', async () => {
     const bytes = randomBytes(1000);
     await seed(2n, bytes, sha256Hex(bytes).toUpperCase());
-    const response = await fetch(retrieveUrl('package_file', 2n), { headers: bearer('package_file', 2n) });
+    const response = await fetch(retrieveUrl('package_file', 2n), { headers: await bearer('package_file', 2n) });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-length')).toBe('1000');
     expect(response.headers.get('content-type')).toBe('application/octet-stream');
@@ -75,7 +75,7 @@ describe('200: streaming a blob', () => {
   it('works without a primary checksum, and with an expected one from the caller', async () => {
     const bytes = randomBytes(70_000);
     await seed(3n, bytes, null);
-    const response = await fetch(retrieveUrl('package_file', 3n), { headers: bearer('package_file', 3n) });
+    const response = await fetch(retrieveUrl('package_file', 3n), { headers: await bearer('package_file', 3n) });
     expect(response.headers.has('x-meridian-checksum-sha256')).toBe(false);
     await response.arrayBuffer();
 
@@ -91,9 +91,9 @@ describe('200: streaming a blob', () => {
 
   it('logs each request without the token', async () => {
     await seed(5n, randomBytes(10));
-    const headers = bearer('package_file', 5n);
+    const headers = await bearer('package_file', 5n);
     await (await fetch(retrieveUrl('package_file', 5n), { headers })).arrayBuffer();
-    await (await fetch(retrieveUrl('package_file', 999n), { headers: bearer('package_file', 999n) })).arrayBuffer();
+    await (await fetch(retrieveUrl('package_file', 999n), { headers: await bearer('package_file', 999n) })).arrayBuffer();
     await (await fetch(retrieveUrl('package_file', 5n), { headers: { authorization: 'Bearer nope' } })).arrayBuffer();
 
     expect(primary.logs).toEqual(
@@ -119,9 +119,9 @@ describe('401: transfer tokens', () => {
     return `${header}.${claims}.`;
   };
 
-  const cases: [string, () => Record<string, string>, string][] = [
+  const cases: [string, () => Record<string, string> | Promise<Record<string, string>>, string][] = [
     ['no header', () => ({}), 'missing'],
-    ['another scheme', () => ({ authorization: `GL-Geo ${signTransferToken({ secret: SECRET, replicable: 'package_file', id: 10n })}` }), 'missing'],
+    ['another scheme', async () => ({ authorization: `GL-Geo ${await signTransferToken({ secret: SECRET, replicable: 'package_file', id: 10n })}` }), 'missing'],
     ['garbage', () => ({ authorization: 'Bearer garbage' }), 'malformed'],
     ['an expired token', () => bearer('package_file', 10n, SECRET, Date.now() - 10 * 60_000), 'expired'],
     ['another secret', () => bearer('package_file', 10n, 'some-other-secret-that-is-long-enough-xx'), 'bad_signature'],
@@ -131,7 +131,7 @@ describe('401: transfer tokens', () => {
   ];
 
   it.each(cases)('refuses %s without looking anything up', async (_name, headers, reason) => {
-    const response = await fetch(retrieveUrl('package_file', 10n), { headers: headers() });
+    const response = await fetch(retrieveUrl('package_file', 10n), { headers: await headers() });
     expect(response.status).toBe(401);
     expect(await response.json()).toEqual({ code: 'unauthorized', reason });
     expect(primary.lookups).toBe(0);
@@ -153,13 +153,13 @@ describe('400: bad requests', () => {
   });
 
   it('accepts the largest bigint id', async () => {
-    const response = await fetch(retrieveUrl('package_file', 9223372036854775807n), { headers: bearer('package_file', 9223372036854775807n) });
+    const response = await fetch(retrieveUrl('package_file', 9223372036854775807n), { headers: await bearer('package_file', 9223372036854775807n) });
     expect(response.status).toBe(404);
     await response.arrayBuffer();
   });
 
   it('refuses an unknown replicable', async () => {
-    const response = await fetch(retrieveUrl('no_such_thing', 1n), { headers: bearer('no_such_thing', 1n) });
+    const response = await fetch(retrieveUrl('no_such_thing', 1n), { headers: await bearer('no_such_thing', 1n) });
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ code: 'bad_request' });
     expect(primary.lookups).toBe(0);
@@ -168,7 +168,7 @@ describe('400: bad requests', () => {
 
 describe('404: missing rows and files', () => {
   it('maps a missing row to RemoteNotFoundError', async () => {
-    const response = await fetch(retrieveUrl('package_file', 20n), { headers: bearer('package_file', 20n) });
+    const response = await fetch(retrieveUrl('package_file', 20n), { headers: await bearer('package_file', 20n) });
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ code: 'not_found' });
 
@@ -178,7 +178,7 @@ describe('404: missing rows and files', () => {
 
   it('maps a row without its file to FileMissingOnPrimaryError', async () => {
     primary.rows.set('package_file:21', { blobPath: 'packages/21/gone.bin', checksum: null });
-    const response = await fetch(retrieveUrl('package_file', 21n), { headers: bearer('package_file', 21n) });
+    const response = await fetch(retrieveUrl('package_file', 21n), { headers: await bearer('package_file', 21n) });
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ code: 'file_missing_on_primary' });
 
@@ -196,7 +196,7 @@ describe('500: unsafe blob paths', () => {
     fs.symlinkSync(dirs.outside, path.join(dirs.primaryRoot, 'link'));
     primary.rows.set('package_file:30', { blobPath, checksum: null });
 
-    const response = await fetch(retrieveUrl('package_file', 30n), { headers: bearer('package_file', 30n) });
+    const response = await fetch(retrieveUrl('package_file', 30n), { headers: await bearer('package_file', 30n) });
     expect(response.status).toBe(500);
     const body = await response.text();
     expect(JSON.parse(body)).toMatchObject({ code: 'unsafe_path' });

@@ -71,6 +71,27 @@ describe('geo replication with real worker processes', () => {
     expect(sha(readFileSync(finalPath))).toBe(sha(content));
   });
 
+  it('a killed worker\'s batch is resumed by its re-delivered job at once, not left for the sync timeout', async () => {
+    const content = randomBytes(4 * 1024 * 1024); // ~4 s through the 1 MiB/s link
+    const id = await createPackageFile(h.primary.mainSql, h.primary.storage, packageId, 'resumed.bin', content);
+    // a timeout far beyond the test's wait: only a resumed job can sync the blob in time
+    const env = h.secondaryEnv({ PRIMARY_API_URL: proxy.url, GEO_SYNC_TIMEOUT_MS: '3600000' });
+    const first = await start(WORKER, env, 'worker started');
+    await processEventBatch(h.secondary.geo);
+    await waitFor(async () => (await registry.get(h.secondary.trackingSql!, id))?.state === RegistryState.started, { message: 'sync started' });
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect((await registry.get(h.secondary.trackingSql!, id))?.state).toBe(RegistryState.started);
+
+    // BullMQ's stall check in the next worker hands it the same job (same id), which takes its row back
+    await start(WORKER, h.secondaryEnv({ GEO_SYNC_TIMEOUT_MS: '3600000' }), 'worker started');
+    await h.waitForState(packageFileReplicator, id, RegistryState.synced, 120_000);
+    // never failed and retried: the same attempt finished
+    expect(await registry.get(h.secondary.trackingSql!, id)).toMatchObject({ state: RegistryState.synced, retry_count: 0, last_sync_failure: null });
+    const finalPath = path.join(h.secondaryRoot, (await h.primary.mainSql<{ file_path: string }[]>`select file_path from packages_package_files where id = ${id.toString()}`)[0]!.file_path);
+    expect(sha(readFileSync(finalPath))).toBe(sha(content));
+  }, 150_000);
+
   it('the global concurrency limit holds across two worker processes', async () => {
     const env = h.secondaryEnv({
       PRIMARY_API_URL: proxy.url,
