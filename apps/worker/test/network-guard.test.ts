@@ -17,3 +17,19 @@ describe('worker network guard', () => {
     expect(run.output()).toContain('unhandled promise rejection');
   });
 });
+
+describe('worker guard against the postgres.js closed-socket write', () => {
+  it('survives the driver defect a PostgreSQL restart triggers, and logs it', async () => {
+    const run = spawnTs(FIXTURE, {}, ['driver']);
+    expect(await run.exited).toBe(0);
+    expect(run.output()).toContain('still running');
+    expect(run.output()).toContain('postgres driver wrote to a closed connection');
+  });
+
+  it('still exits on the same message thrown from anywhere else', async () => {
+    const run = spawnTs(FIXTURE, {}, ['throw']);
+    expect(await run.exited).toBe(1);
+    expect(run.output()).not.toContain('still running');
+    expect(run.output()).toContain('uncaught exception');
+  });
+});
