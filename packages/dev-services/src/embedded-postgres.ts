@@ -136,11 +136,16 @@ async function initialise(dirs: { dataDir: string; native: string; home: string 
 
 function stopChild(child: ChildProcess, timeoutMs = 15_000): Promise<void> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    // 'exit' can come before our end of the stderr pipe is closed: close it so nothing stays open
+    const done = (): void => {
+      child.stderr?.destroy();
+      resolve();
+    };
+    if (child.exitCode !== null || child.signalCode !== null) return done();
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('exit', () => {
       clearTimeout(timer);
-      resolve();
+      done();
     });
     child.kill('SIGINT'); // PostgreSQL's fast shutdown
   });

@@ -62,8 +62,13 @@ export async function startRedisServer(options: { dataDir?: string; port?: numbe
     process: child,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        // 'exit' can come before our end of the stderr pipe is closed: close it so nothing stays open
+        const done = (): void => {
+          child.stderr?.destroy();
+          resolve();
+        };
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        child.once('exit', done);
         child.kill('SIGTERM');
       }),
   };
