@@ -7,6 +7,10 @@ import { RESULTS_TABLE, sleepJob } from './fixtures/test-jobs';
 
 const FIXTURE = 'apps/worker/test/fixtures/worker-process.ts';
 
+// each test starts real processes through tsx: on a loaded 2-core CI machine a start alone can take
+// most of a minute, so the bounds are wide (they bound a hang, they do not measure anything)
+jest.setTimeout(240_000);
+
 describe('worker processes', () => {
   let db: TestDatabase;
   let sql: Sql;
@@ -25,7 +29,7 @@ describe('worker processes', () => {
       ...env,
     });
     children.push(child);
-    await waitFor(() => child.output().includes('worker started'), { timeoutMs: 30_000, message: 'worker start' });
+    await waitFor(() => child.output().includes('worker started'), { timeoutMs: 120_000, message: 'worker start' });
     return child;
   };
 
