@@ -1,12 +1,12 @@
 import { composeMigrations, type DatabaseKind, type Migration, type MigrationSet } from './migration';
 import { geoTrackingMigrations } from './migrations/geo-tracking';
 import { mainMigrations } from './migrations/main';
-import { topologyMigrations } from './migrations/topology';
 
 const core: Record<DatabaseKind, readonly Migration[]> = {
   main: mainMigrations,
   geo_tracking: geoTrackingMigrations,
-  topology: topologyMigrations,
+  // the Topology Service's schema is contributed by @meridian/claims (topologyMigrations)
+  topology: [],
 };
 
 /** The migration set of a database: core steps, then what packages contribute. */
