@@ -9,10 +9,18 @@ const core: Record<DatabaseKind, readonly Migration[]> = {
   topology: [],
 };
 
-/** The migration set of a database: core steps, then what packages contribute. */
+/**
+ * The migration set of a database: core steps, then what packages contribute. A set with no step
+ * is refused: `assertMigrated` would pass on an empty database (the topology database's steps
+ * all come from @meridian/claims).
+ */
 export function migrationSet(
   database: DatabaseKind,
   contributions: ReadonlyArray<readonly Migration[]> = [],
 ): MigrationSet {
-  return composeMigrations(database, core[database], ...contributions);
+  const set = composeMigrations(database, core[database], ...contributions);
+  if (set.migrations.length === 0) {
+    throw new Error(`the ${database} database has no migrations here: its steps are contributed by a package (topology: topologyMigrationSet() from @meridian/claims)`);
+  }
+  return set;
 }
