@@ -21,7 +21,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { createClient, type Interceptor } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
-import { createSql, dropDatabase, ensureDatabase, migrate, migrationSet, withDatabase } from '@meridian/db';
+import { topologyMigrationSet } from '@meridian/claims/rules';
+import { createSql, dropDatabase, ensureDatabase, migrate, withDatabase } from '@meridian/db';
 import { ClaimService, type BeginUpdateRequestSchema, type CommitUpdateRequestSchema } from '@meridian/proto';
 import { createClaimUpdates } from '../src/repository/claim-updates';
 import { createLeanGrpcClient } from './lean-grpc-client';
@@ -213,7 +214,7 @@ async function main(): Promise<void> {
   let child: ChildProcess | undefined;
   let noopChild: ChildProcess | undefined;
   try {
-    await migrate(sql, migrationSet('topology'));
+    await migrate(sql, topologyMigrationSet());
     const f = (n: number, digits = 0) => n.toFixed(digits);
     const line = (r: Measured, unit = 'claims/s') => `${f(r.perSecond).padStart(6)} ${unit}  p50 ${f(r.p50, 2)} ms  p99 ${f(r.p99, 2)} ms`;
 

@@ -1,5 +1,6 @@
 import { demoCredentialsInUse, loadConfig, loadTopologyConfig } from '@meridian/config';
-import { assertMigrated, createSql, migrationSet } from '@meridian/db';
+import { topologyMigrationSet } from '@meridian/claims/rules';
+import { assertMigrated, createSql } from '@meridian/db';
 import { createLogger } from '@meridian/logger';
 import type { ClaimUpdates } from './repository/claim-updates';
 import { createTopologyServer } from './server';
@@ -27,7 +28,7 @@ export async function runService(options: RunServiceOptions = {}): Promise<void>
     max: topology.TOPOLOGY_DB_POOL_SIZE,
   });
   try {
-    await assertMigrated(sql, migrationSet('topology'), config.TOPOLOGY_DATABASE_URL);
+    await assertMigrated(sql, topologyMigrationSet(), config.TOPOLOGY_DATABASE_URL);
   } catch (error) {
     await sql.end({ timeout: 5 });
     throw error;

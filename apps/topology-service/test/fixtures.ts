@@ -1,16 +1,18 @@
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { ConnectError, Code } from '@connectrpc/connect';
+import { BucketType, SourceType, SubjectType } from '@meridian/claims/rules';
 import { MetadataSchema, type Metadata } from '@meridian/proto';
 import { pk } from './harness';
 
 // Small builders for claim metadata and error assertions.
 
-export const USERNAMES = 4;
-export const EMAILS = 5;
-export const USER_IDS = 10;
-export const SUBJECT_USER = 4;
-export const SOURCE_USERS = 1;
-export const SOURCE_EMAILS = 2;
+// plain numbers (Bucket.Type N is ClaimType N, and tests use both)
+export const USERNAMES: number = BucketType.USERNAMES;
+export const EMAILS: number = BucketType.EMAILS;
+export const USER_IDS: number = BucketType.USER_IDS;
+export const SUBJECT_USER: number = SubjectType.USER;
+export const SOURCE_USERS: number = SourceType.RAILS_TABLE_USERS;
+export const SOURCE_EMAILS: number = SourceType.RAILS_TABLE_EMAILS;
 
 export function claim(type: number, value: string, sourceId: number | bigint = 1, sourceType = SOURCE_USERS): Metadata {
   return meta(type, value, {}, sourceId, sourceType);

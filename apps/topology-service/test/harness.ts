@@ -3,7 +3,8 @@ import { createRegistry } from '@bufbuild/protobuf';
 import { StringValueSchema } from '@bufbuild/protobuf/wkt';
 import { createClient, type Client, type Interceptor, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
-import { createSql, migrate, migrationSet, type Sql } from '@meridian/db';
+import { encodePrimaryKey, topologyMigrationSet } from '@meridian/claims/rules';
+import { createSql, migrate, type Sql } from '@meridian/db';
 import { createLogger } from '@meridian/logger';
 import { ClaimService, ClassifyService } from '@meridian/proto';
 import { createTestDatabase, type TestDatabase } from '@meridian/testing';
@@ -43,7 +44,7 @@ export function bearer(token: string | undefined): Interceptor {
 export async function startHarness(options: { listRecordsPageSize?: number; limits?: Partial<ServerLimits> } = {}): Promise<Harness> {
   const db: TestDatabase = await createTestDatabase('topo');
   const sql = createSql(db.url, { max: 20 });
-  await migrate(sql, migrationSet('topology'));
+  await migrate(sql, topologyMigrationSet());
   let logText = '';
   const destination = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -107,7 +108,5 @@ export async function startHarness(options: { listRecordsPageSize?: number; limi
 
 /** 8-byte big-endian primary key bytes, as cells send integer ids. */
 export function pk(id: number | bigint): Uint8Array {
-  const bytes = new Uint8Array(8);
-  new DataView(bytes.buffer).setBigUint64(0, BigInt(id));
-  return bytes;
+  return encodePrimaryKey(id);
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { createSql, migrate, migrationSet } from '@meridian/db';
+import { topologyMigrationSet } from '@meridian/claims/rules';
+import { createSql, migrate } from '@meridian/db';
 import { createTestDatabase, spawnTs, waitFor, type SpawnedTs, type TestDatabase } from '@meridian/testing';
 
 // The real entry point, in its own process: it refuses an unmigrated database with the command
@@ -37,7 +38,7 @@ test('reports every bad variable at once', async () => {
 
 test('serves once migrated and shuts down on SIGTERM', async () => {
   const sql = createSql(db.url, { max: 1 });
-  await migrate(sql, migrationSet('topology'));
+  await migrate(sql, topologyMigrationSet());
   await sql.end();
   const child = spawnTs(main, env());
   children.push(child);

@@ -7,7 +7,7 @@ import { createSilentLogger } from '@meridian/logger';
 import { createTestDatabase, percentile, printBench, repoRoot, spawnTs, waitFor } from '@meridian/testing';
 import { createTopologyClient } from '@meridian/topology-client';
 import path from 'node:path';
-import { claimsMainMigrations, createClaims, uniqueClaimsFlag, withClaims } from '../src';
+import { claimsMainMigrations, createClaims, topologyMigrationSet, uniqueClaimsFlag, withClaims } from '../src';
 import { emails, models, schema, users } from '../test/fixtures';
 
 const WRITERS = Number(process.env.BENCH_WRITERS ?? 16);
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const cell = createSql(cellDb.url, { max: WRITERS + 4 });
   const topoSql = createSql(topoDb.url, { max: 2 });
   await migrate(cell, migrationSet('main', [schema, claimsMainMigrations]));
-  await migrate(topoSql, migrationSet('topology'));
+  await migrate(topoSql, topologyMigrationSet());
   await topoSql.end();
   const service = spawnTs(path.join(repoRoot, 'apps/topology-service/src/main.ts'), {
     TOPOLOGY_DATABASE_URL: topoDb.url,

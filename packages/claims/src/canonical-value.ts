@@ -1,25 +1,28 @@
 import { describeKey, isIntegerBucketType, isKnownBucketType, bucketTypeName, type ClaimKey } from './claim-key';
 import { MAX_VALUE_BYTES } from './limits';
 
-// Canonical value rules. A value has exactly one spelling, or two cells could claim "42" and
-// "042" for the same project id: integer types accept only canonical decimal int64 ("0", "42",
-// "-7"; no sign on zero, no leading zeros, no spaces, no "+"), strings must be non-empty UTF-8
-// without NUL and at most 1,024 bytes.
+// Canonical value rules, one set for the cells and the Topology Service. A value has exactly one
+// spelling, or two cells could claim "42" and "042" for the same project id: integer types hold
+// database ids and accept only the canonical decimal text of a positive int64 ("1" to
+// "9223372036854775807"; no sign, no leading zeros, no spaces; "0" and negative ids are refused,
+// as Rails ids start at 1), strings must be non-empty UTF-8 without NUL and at most 1,024 bytes.
 
-const CANONICAL_INT = /^(0|-?[1-9]\d{0,18})$/;
-const INT64_MIN = -(2n ** 63n);
+const CANONICAL_ID = /^[1-9]\d{0,18}$/;
 const INT64_MAX = 2n ** 63n - 1n;
 const utf8 = new TextEncoder();
+
+/** Canonical decimal text of a positive int64: `1` to `9223372036854775807`, digits only. */
+export function isCanonicalId(value: string): boolean {
+  return CANONICAL_ID.test(value) && BigInt(value) <= INT64_MAX;
+}
 
 /** Why `key` is not a canonical claim, or undefined when it is. */
 export function claimValueProblem(key: ClaimKey): string | undefined {
   if (!isKnownBucketType(key.type)) return `bucket type ${bucketTypeName(key.type)} is UNSPECIFIED or unknown`;
   if (key.value.length === 0) return 'value must not be empty';
   if (isIntegerBucketType(key.type)) {
-    if (!CANONICAL_INT.test(key.value)) return `${bucketTypeName(key.type)} values must be canonical decimal integers (got ${JSON.stringify(key.value)})`;
-    const n = BigInt(key.value);
-    if (n < INT64_MIN || n > INT64_MAX) return `${bucketTypeName(key.type)} value ${key.value} is outside int64`;
-    return undefined;
+    if (isCanonicalId(key.value)) return undefined;
+    return `${bucketTypeName(key.type)} values are ids: canonical decimal integers from 1 to ${INT64_MAX} (no sign, leading zeros or spaces)`;
   }
   if (key.value.includes('\u0000')) return 'value must not contain NUL characters';
   if (utf8.encode(key.value).length > MAX_VALUE_BYTES) return `value is longer than ${MAX_VALUE_BYTES} bytes`;

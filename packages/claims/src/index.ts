@@ -1,7 +1,4 @@
-export { BucketType, SubjectType, SourceType, isKnownBucketType, isKnownSubjectType, isKnownSourceType, isIntegerBucketType, bucketTypeName, sourceTypeForTable, keyString, describeKey, type ClaimKey } from './claim-key';
-export { claimValueProblem, canonicalValue, InvalidClaimValueError } from './canonical-value';
-export * from './limits';
-export { encodePrimaryKey, decodeIntegerPrimaryKey, PrimaryKeyError } from './primary-key';
+export * from './rules';
 export { defineClaimable, ClaimableDefinitionError, MissingPrimaryKeyError, type Claimable, type ClaimableInput, type ClaimedAttribute, type ClaimMetadata, type Row } from './claimable';
 export { ClaimTakenError, ClaimsUnavailableError, type TakenValue } from './errors';
 export { claimsMainMigrations } from './migrations';

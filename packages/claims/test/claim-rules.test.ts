@@ -9,19 +9,31 @@ import {
   SourceType,
   SubjectType,
   ClaimableDefinitionError,
+  topologyMigrationSet,
 } from '../src';
+import { checksumOf } from '@meridian/db';
 import { users } from './fixtures';
 
 describe('claim keys, values and primary keys', () => {
-  it('integer buckets accept only canonical decimal int64', () => {
-    for (const ok of ['0', '42', '-7', '9223372036854775807', '-9223372036854775808']) {
+  it('integer buckets accept only canonical positive int64 ids (the Topology Service rule)', () => {
+    for (const ok of ['1', '42', '9223372036854775807']) {
       expect(claimValueProblem({ type: BucketType.PROJECT_IDS, value: ok })).toBeUndefined();
     }
-    for (const bad of ['042', '+1', ' 1', '1 ', '-0', '1e3', '0x10', '9223372036854775808', '-9223372036854775809', '']) {
+    for (const bad of ['0', '-1', '-7', '-9223372036854775808', '042', '+1', ' 1', '1 ', '-0', '1e3', '0x10', '9223372036854775808', '']) {
       expect(claimValueProblem({ type: BucketType.PROJECT_IDS, value: bad })).toBeDefined();
     }
+    expect(claimValueProblem({ type: BucketType.USER_IDS, value: '0' })).toMatch(/USER_IDS values are ids: canonical decimal integers from 1 to 9223372036854775807/);
     expect(canonicalValue(BucketType.USER_IDS, 12n)).toBe('12');
     expect(() => canonicalValue(BucketType.USER_IDS, '012')).toThrow(InvalidClaimValueError);
+    expect(() => canonicalValue(BucketType.USER_IDS, 0)).toThrow(InvalidClaimValueError);
+    expect(() => canonicalValue(BucketType.USER_IDS, -1n)).toThrow(InvalidClaimValueError);
+  });
+
+  it('the Topology Service schema kept its names and SQL bytes when it moved out of packages/db', () => {
+    // databases migrated before the move recorded these checksums; a different one is a MigrationHistoryError
+    expect(topologyMigrationSet().migrations.map((m) => [m.name, checksumOf(m)])).toEqual([
+      ['0001_claims', 'b641f8801446570d6bdf302a9208463666b4fc98f867bdab4be3219f5c6fca07'],
+    ]);
   });
 
   it('string buckets: non-empty, no NUL, at most 1,024 UTF-8 bytes; blank values claim nothing', () => {

@@ -1,8 +1,10 @@
 import { Code, type Interceptor } from '@connectrpc/connect';
-import { createSql, migrate, migrationSet, type Sql } from '@meridian/db';
+import { createSql, migrate, type Sql } from '@meridian/db';
 import { createSilentLogger } from '@meridian/logger';
 import { createTestDatabase, waitFor, type TestDatabase } from '@meridian/testing';
-import { createTopologyServer, type TopologyServer } from '@meridian/topology-service/src/server';
+// by relative path, not as package dependencies: the service and @meridian/claims depend on this package
+import { createTopologyServer, type TopologyServer } from '../../../apps/topology-service/src/server';
+import { topologyMigrationSet } from '../../claims/src/topology-migrations';
 import {
   AlreadyClaimedError,
   CircuitOpenError,
@@ -27,7 +29,7 @@ let url: string;
 beforeAll(async () => {
   db = await createTestDatabase('topoclient');
   sql = createSql(db.url, { max: 20 });
-  await migrate(sql, migrationSet('topology'));
+  await migrate(sql, topologyMigrationSet());
   server = createTopologyServer({
     sql,
     logger: createSilentLogger(),

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import { BucketSchema } from '@meridian/proto';
-import { describeKey, type ClaimKey } from './claim-key';
+import { describeKey, type ClaimKey } from '@meridian/claims/rules';
 
 // Domain errors of the claims store. Handlers turn them into ConnectErrors with toConnectError;
 // the repository never imports Connect.

@@ -1,26 +1,25 @@
 import { toBinary } from '@bufbuild/protobuf';
 import { AnySchema } from '@bufbuild/protobuf/wkt';
+import type { BeginUpdateRequest, Metadata } from '@meridian/proto';
 import {
-  Source_TypeSchema,
-  Subject_TypeSchema,
-  type BeginUpdateRequest,
-  type Metadata,
-} from '@meridian/proto';
-import { isCanonicalId, isIntegerType, isKnownBucketType, keyFromBucket, keyFromClaim, keyString, bucketTypeName, type ClaimKey } from './claim-key';
+  claimValueProblem,
+  isKnownSourceType,
+  isKnownSubjectType,
+  keyString,
+  MAX_RECORDS_PER_UPDATE,
+  MAX_SOURCE_ID_BYTES,
+  MAX_UPDATE_BYTES,
+  RECORD_OVERHEAD_BYTES,
+  type ClaimKey,
+} from '@meridian/claims/rules';
+import { keyFromBucket, keyFromClaim } from './claim-key';
 import { ValidationError } from './errors';
 
 // Every request is checked here before it reaches SQL, so bad input is INVALID_ARGUMENT with a
-// message, never a database error surfacing as INTERNAL.
+// message, never a database error surfacing as INTERNAL. Limits and value rules are the ones the
+// cells apply (@meridian/claims); the update-size estimate is the upstream client's: value bytes
+// plus RECORD_OVERHEAD_BYTES of metadata per record.
 
-export const MAX_VALUE_BYTES = 1024;
-export const MAX_RECORDS_PER_UPDATE = 1000;
-// Same estimate the upstream client uses to cut batches: value bytes plus ~200 bytes of metadata.
-export const MAX_UPDATE_BYTES = 10 * 1024 * 1024;
-const RECORD_OVERHEAD_BYTES = 200;
-export const MAX_SOURCE_ID_BYTES = 255;
-
-const subjectTypes = new Set(Subject_TypeSchema.values.map((v) => v.number).filter((n) => n !== 0));
-const sourceTypes = new Set(Source_TypeSchema.values.map((v) => v.number).filter((n) => n !== 0));
 const utf8 = new TextEncoder();
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -50,7 +49,7 @@ export function requireLeaseUuid(uuid: { value: string } | undefined, field = 'l
 }
 
 export function requireSourceType(type: number, field: string): number {
-  if (!sourceTypes.has(type)) throw new ValidationError(`${field} must be a known Source.Type other than UNSPECIFIED`);
+  if (!isKnownSourceType(type)) throw new ValidationError(`${field} must be a known Source.Type other than UNSPECIFIED`);
   return type;
 }
 
@@ -68,24 +67,13 @@ export function claimKeyOf(bucketOrNone: Metadata['bucket'], claim: Metadata['cl
 }
 
 export function checkKey(key: ClaimKey, where: string): void {
-  if (!isKnownBucketType(key.type)) {
-    throw new ValidationError(`${where}: bucket type ${bucketTypeName(key.type)} is UNSPECIFIED or unknown`);
-  }
-  if (key.value.length === 0) throw new ValidationError(`${where}: value must not be empty`);
-  if (isIntegerType(key.type) && !isCanonicalId(key.value)) {
-    throw new ValidationError(
-      `${where}: ${bucketTypeName(key.type)} values are ids: canonical decimal integers from 1 to 9223372036854775807 (no sign, leading zeros or spaces)`,
-    );
-  }
-  if (key.value.includes('\u0000')) throw new ValidationError(`${where}: value must not contain NUL characters`);
-  if (utf8.encode(key.value).length > MAX_VALUE_BYTES) {
-    throw new ValidationError(`${where}: value is longer than ${MAX_VALUE_BYTES} bytes`);
-  }
+  const problem = claimValueProblem(key);
+  if (problem) throw new ValidationError(`${where}: ${problem}`);
 }
 
 function createInput(m: Metadata, where: string): ClaimInput {
   const key = claimKeyOf(m.bucket, m.claim, where);
-  if (!m.subject || !subjectTypes.has(m.subject.type)) {
+  if (!m.subject || !isKnownSubjectType(m.subject.type)) {
     throw new ValidationError(`${where}: subject.type must be a known Subject.Type other than UNSPECIFIED`);
   }
   if (!m.source) throw new ValidationError(`${where}: source is required`);

@@ -3,12 +3,11 @@ import { ListLeasesCursorCodec } from './lease-cursor';
 import type { ClaimService } from '@meridian/proto';
 import type { CellDirectory } from '../claims/cells';
 import { checkKey, claimKeyOf, requireSourceType } from '../claims/validation';
-import { isKnownBucketType } from '../claims/claim-key';
+import { isKnownBucketType, MAX_SOURCE_ID_BYTES } from '@meridian/claims/rules';
 import { RecordNotFoundError, toConnectError, ValidationError } from '../claims/errors';
 import { microsFromTimestamp, recordFromRow, timestampFromMicros } from '../claims/records';
 import type { ClaimQueries } from '../repository/claim-queries';
 import { requireKnownCell } from './claim-update-handlers';
-import { MAX_SOURCE_ID_BYTES } from '../claims/validation';
 
 // GetCells, GetRecord, ListLeases, ListRecords.
 

@@ -1,7 +1,8 @@
 import type { ServiceImpl } from '@connectrpc/connect';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { ClassifyAction, ClassifyType, type ClassifyService, type CellInfo, type ClassifyResponse } from '@meridian/proto';
-import { keyFromClaim, keyString, type ClaimKey } from '../claims/claim-key';
+import { keyString, type ClaimKey } from '@meridian/claims/rules';
+import { keyFromClaim } from '../claims/claim-key';
 import type { CellDirectory } from '../claims/cells';
 import { toConnectError, ValidationError } from '../claims/errors';
 import { checkKey } from '../claims/validation';

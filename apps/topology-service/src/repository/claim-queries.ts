@@ -1,5 +1,5 @@
 import type { Sql } from '@meridian/db';
-import type { ClaimKey } from '../claims/claim-key';
+import type { ClaimKey } from '@meridian/claims/rules';
 
 // Read side: records, leases and owners. Timestamps come back as microseconds since the epoch
 // (exact, unlike a JS Date) and lease cursors carry PostgreSQL's own text form of created_at, so

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '@meridian/db';
-import type { ClaimKey } from '../claims/claim-key';
+import { isRetryableSqlError, type Sql } from '@meridian/db';
+import type { ClaimKey } from '@meridian/claims/rules';
 import {
   ClaimConflictError,
   DestroyRejectedError,
@@ -16,8 +16,6 @@ import type { ClaimInput, UpdateInput } from '../claims/validation';
 const STATUS_ACTIVE = 1;
 const STATUS_CREATING = 2;
 const STATUS_DESTROYING = 3;
-// serialization failure / deadlock: safe to run the whole transaction again
-const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 5;
 // raised by claims_begin_update (see the topology migration)
 const CREATE_TAKEN = 'MR001';
@@ -42,8 +40,8 @@ export function createClaimUpdates(sql: Sql): ClaimUpdates {
       try {
         return await run();
       } catch (error) {
-        const code = (error as { code?: string }).code;
-        const again = error instanceof RetryTransaction || (code !== undefined && RETRYABLE.has(code));
+        // serialization failure / deadlock: safe to run the whole transaction again
+        const again = error instanceof RetryTransaction || isRetryableSqlError(error);
         if (!again || attempt >= MAX_ATTEMPTS) throw error;
       }
     }

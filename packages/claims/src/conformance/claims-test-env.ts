@@ -9,6 +9,7 @@ import { createTopologyServer, type TopologyServer } from '../../../../apps/topo
 import type { Claimable } from '../claimable';
 import { createClaims, uniqueClaimsFlag, type Claims } from '../claims-context';
 import { claimsMainMigrations } from '../migrations';
+import { topologyMigrationSet } from '../topology-migrations';
 
 // A cell database (core + claims + the given schema steps) per cell, and a Topology Service on a
 // fresh database, all real: conformance suites and the claims tests run against this.
@@ -60,7 +61,7 @@ export async function startClaimsTestEnv(options: { schema: readonly Migration[]
   const topologyDb = await createTestDatabase('claims_topo');
   databases.push(topologyDb);
   const topologySql = createSql(topologyDb.url, { max: 10 });
-  await migrate(topologySql, migrationSet('topology'));
+  await migrate(topologySql, topologyMigrationSet());
   const cells: Record<number, CellEnv> = {};
   for (const id of cellIds) {
     const db = await createTestDatabase(`claims_cell${id}`);

@@ -1,4 +1,4 @@
-import type { Sql, TransactionSql } from '@meridian/db';
+import { isUniqueViolation, type Sql, type TransactionSql } from '@meridian/db';
 import { derive, type ReplicatorDefinition } from '../replicator';
 
 export const RegistryState = { pending: 0, started: 1, synced: 2, failed: 3 } as const;
@@ -47,7 +47,7 @@ export function registryStore(definition: ReplicatorDefinition) {
         const result = await tx.savepoint((sp) => sp`insert into ${sp(table)} (${sp(fk)}) select unnest(${values}::bigint[])`);
         return result.count;
       } catch (error) {
-        if ((error as { code?: string }).code !== '23505') throw error;
+        if (!isUniqueViolation(error)) throw error;
         const result = await tx`
           insert into ${tx(table)} (${tx(fk)}) select unnest(${values}::bigint[]) on conflict (${tx(fk)}) do nothing`;
         return result.count;

@@ -1,5 +1,5 @@
 import { cellClaimables } from '@meridian/cell-models';
-import { claimsCatalog, claimsFlags, claimsMainMigrations, claimsProcessors, claimsSchedules, createClaims, type Claims } from '@meridian/claims';
+import { claimsCatalog, claimsFlags, claimsMainMigrations, claimsProcessors, claimsSchedules, createClaims, topologyMigrations, type Claims } from '@meridian/claims';
 import { claimsConfigSection } from '@meridian/config';
 import { createTopologyClient } from '@meridian/topology-client';
 import { Gauge } from 'prom-client';
@@ -13,7 +13,7 @@ import { defineFeatureModule } from '../feature-module';
 export const claimsModule = defineFeatureModule<Claims>({
   name: 'claims',
   configSection: claimsConfigSection,
-  migrations: { main: claimsMainMigrations },
+  migrations: { main: claimsMainMigrations, topology: topologyMigrations },
   catalog: claimsCatalog,
   schedules: claimsSchedules,
   flags: () => claimsFlags(cellClaimables),

@@ -1,6 +1,8 @@
-import type { Migration } from '../migration';
+import { migrationSet, type Migration, type MigrationSet } from '@meridian/db';
 
-// The Topology Service's database: claims and the leases that change them.
+// The Topology Service's database: claims and the leases that change them. It lives here, beside
+// the claim rules it enforces; names and SQL are exactly those packages/db used to ship, so
+// databases migrated before the move keep a matching history (checksums are of the SQL text).
 //
 // A claim row is the unit of uniqueness: UNIQUE (bucket_type, bucket_value) is what guarantees a
 // value belongs to at most one cell, even when cells race. bucket_type is the Bucket.Type /
@@ -97,3 +99,8 @@ export const topologyMigrations: Migration[] = [
       $fn$;`,
   },
 ];
+
+/** The Topology Service database's full migration set (for `migrate` / `assertMigrated`). */
+export function topologyMigrationSet(): MigrationSet {
+  return migrationSet('topology', [topologyMigrations]);
+}
