@@ -91,19 +91,22 @@ describe.each(['grpc', 'connect', 'grpc-web'] as const)('over %s', (protocol) =>
     const cell1 = createTopologyClient({ baseUrl: url, credential: TOKENS[1], cellId: 1, protocol });
     await cell1.warmUp();
     const cell2 = createTopologyClient({ baseUrl: url, credential: TOKENS[2], cellId: 2, protocol });
+    await cell2.warmUp();
+    // background mode (10 s deadline): this test is about error mapping, not the 0.3 s in-transaction deadline a loaded CI machine can miss
+    const bg = { mode: 'background' } as const;
     const value = `client-${protocol}`;
-    const lease = await cell1.beginUpdate({ creates: [username(value)] });
-    await cell1.commitUpdate(lease);
-    await cell1.commitUpdate(lease);
+    const lease = await cell1.beginUpdate({ creates: [username(value)] }, bg);
+    await cell1.commitUpdate(lease, bg);
+    await cell1.commitUpdate(lease, bg);
 
-    const conflict = await cell2.beginUpdate({ creates: [username(value, 2)] }).catch((e: unknown) => e);
+    const conflict = await cell2.beginUpdate({ creates: [username(value, 2)] }, bg).catch((e: unknown) => e);
     expect(conflict).toBeInstanceOf(AlreadyClaimedError);
     expect((conflict as AlreadyClaimedError).conflicts).toEqual([{ type: 4, value }]);
 
-    await expect(cell1.commitUpdate('00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(NotFoundError);
-    await expect(cell2.commitUpdate(lease)).rejects.toBeInstanceOf(PermissionDeniedError);
-    await expect(cell2.beginUpdate({ destroys: [username(value)] })).rejects.toBeInstanceOf(PreconditionFailedError);
-    await expect(cell1.beginUpdate({ creates: [username('')] })).rejects.toBeInstanceOf(InvalidRequestError);
+    await expect(cell1.commitUpdate('00000000-0000-4000-8000-000000000000', bg)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(cell2.commitUpdate(lease, bg)).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(cell2.beginUpdate({ destroys: [username(value)] }, bg)).rejects.toBeInstanceOf(PreconditionFailedError);
+    await expect(cell1.beginUpdate({ creates: [username('')] }, bg)).rejects.toBeInstanceOf(InvalidRequestError);
     const wrongCredential = createTopologyClient({ baseUrl: url, credential: 'wrong-credential-xxxx', cellId: 1, protocol });
     await expect(wrongCredential.getCells()).rejects.toBeInstanceOf(PermissionDeniedError);
 
