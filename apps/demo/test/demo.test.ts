@@ -39,7 +39,7 @@ describe('npm run demo', () => {
 
   it('starts every process, prints the URLs and a CLI line that works, and stops cleanly on SIGINT', async () => {
     const demo = spawnTs('apps/demo/src/main.ts', env, ['--no-seed']);
-    await waitFor(() => demo.output().includes('Press Ctrl-C') || demo.child.exitCode !== null, { timeoutMs: 90_000, message: 'demo up' });
+    await waitFor(() => demo.output().includes('Press Ctrl-C') || demo.child.exitCode !== null, { timeoutMs: 200_000, message: 'demo up' });
     const banner = demo.output();
     expect(banner).toContain('Meridian demo is up');
     for (const label of ['primary site (cell 1)', 'secondary site', 'topology service', 'Bull Board', 'metrics']) {
@@ -66,7 +66,7 @@ describe('npm run demo', () => {
     demo.child.kill('SIGINT');
     expect(await demo.exited).toBe(0);
     expect(demo.output()).toContain('stopped.');
-  }, 150_000);
+  }, 300_000);
 
   it('--exit-when-converged seeds the primary once and exits 0 once the secondary has every blob; a second run reuses it', async () => {
     const converge = spawnTs('apps/demo/src/main.ts', env, ['--exit-when-converged', '--timeout', '100']);
@@ -81,7 +81,7 @@ describe('npm run demo', () => {
     expect(again.output()).toMatch(/reusing the demo state of an earlier run \(120 Package Files, 12 Helm Metadata Caches\)/);
     expect(again.output()).not.toContain('seeded');
     expect(again.output()).toMatch(/Package Files: 120\/120 synced/);
-  }, 250_000);
+  }, 400_000);
 
   it('--reset removes the databases, Redis keys and files the demo created', async () => {
     expect(await demoDatabases(name)).toHaveLength(3);

@@ -17,7 +17,7 @@ function npmDemo(): SpawnedTs {
 }
 
 async function up(demo: SpawnedTs): Promise<number[]> {
-  await waitFor(() => demo.output().includes('Press Ctrl-C') || demo.child.exitCode !== null, { timeoutMs: 90_000, message: 'demo up' });
+  await waitFor(() => demo.output().includes('Press Ctrl-C') || demo.child.exitCode !== null, { timeoutMs: 200_000, message: 'demo up' });
   expect(demo.output()).toContain('Meridian demo is up');
   const tree = descendants(demo.child.pid!);
   // bootstrap, demo main, and its eight supervised processes at least
@@ -45,7 +45,7 @@ describe('stopping the demo', () => {
     await demo.exited;
     await allGone(tree);
     expect(demo.output()).toContain('stopped.');
-  }, 150_000);
+  }, 300_000);
 
   it("stops itself when its parent dies without passing a signal on (kill -9 of the bootstrap process)", async () => {
     const demo = npmDemo();
@@ -53,14 +53,14 @@ describe('stopping the demo', () => {
     const bootstrap = tree.find((pid) => commandLine(pid).includes('scripts/demo.mjs') && !commandLine(pid).startsWith('sh'))!;
     process.kill(bootstrap, 'SIGKILL');
     await allGone(tree);
-  }, 150_000);
+  }, 300_000);
 
   it('every supervised process stops when the demo itself is killed with SIGKILL', async () => {
     const demo = spawnTs('apps/demo/src/main.ts', env, ['--no-seed']);
     const tree = await up(demo);
     demo.child.kill('SIGKILL');
     await allGone(tree);
-  }, 150_000);
+  }, 300_000);
 });
 
 describe('supervision', () => {
@@ -79,5 +79,5 @@ describe('supervision', () => {
     demo.child.kill('SIGTERM');
     expect(await demo.exited).toBe(0);
     await allGone(now);
-  }, 150_000);
+  }, 300_000);
 });
