@@ -6,7 +6,7 @@ import { registerDbCommands } from './commands/db';
 import { registerFlagCommands } from './commands/flags';
 import { registerGeoCommands } from './commands/geo';
 import { registerStatusCommand } from './commands/status';
-import { checkServices, formatSeconds, neededDatabases, ServiceUnavailableError } from './services';
+import { checkServices, formatSeconds, namedNetworkFailure, neededDatabases, ServiceUnavailableError } from './services';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -69,10 +69,23 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.err(`meridian: ${error.message}\n`);
       return EXIT_FAILURE;
     }
+    const named = networkFailure(error, io);
+    if (named) {
+      io.err(`meridian: ${named}\n`);
+      return EXIT_FAILURE;
+    }
     io.err(`meridian: ${(error as Error).message ?? String(error)}\n`);
     return EXIT_FAILURE;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+function networkFailure(error: unknown, io: CliIo): string | undefined {
+  try {
+    return namedNetworkFailure(error, neededDatabases(loadConfig(io.env), 'db'));
+  } catch {
+    return namedNetworkFailure(error, []);
   }
 }
 

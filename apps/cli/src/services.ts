@@ -60,3 +60,18 @@ async function probe(service: Service, timeoutMs: number): Promise<string | unde
 export function formatSeconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(1))} s`;
 }
+
+/**
+ * A network failure that reached the command after its services had answered the probe (a host
+ * that went silent mid-command): named with the service it came from, matched by host and port.
+ */
+export function namedNetworkFailure(error: unknown, services: readonly Service[]): string | undefined {
+  const { code, address, port } = (error ?? {}) as { code?: unknown; address?: unknown; port?: unknown };
+  if (typeof code !== 'string' || !NETWORK.has(code)) return undefined;
+  const matching = services.filter((service) => {
+    const url = new URL(service.url);
+    return (address === undefined || url.hostname === String(address)) && (port === undefined || (url.port || '5432') === String(port));
+  });
+  const named = matching.length > 0 ? matching.map(describe).join(' or ') : 'a database';
+  return `${named} stopped answering during the command (${code})`;
+}

@@ -61,9 +61,9 @@ describe('temporary-file sweeper', () => {
       fs.writeFileSync(path.join(dir, '.tmp-in-flight'), 'being written');
 
       await site.queues.add(storageSweepJob, {});
-      await waitFor(() => !fs.existsSync(path.join(dir, '.tmp-stale-a')), { message: 'stale temp files swept' });
+      // the job logs once it has swept everything: only then is the directory final
+      const logged = await waitFor(() => lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'stale temporary files removed from storage'), { message: 'stale temp files swept' });
       expect(fs.readdirSync(dir).sort()).toEqual(['.tmp-in-flight', 'blob']);
-      const logged = await waitFor(() => lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'stale temporary files removed from storage'));
       expect(logged).toMatchObject({ removed: 2, olderThanMs: 60_000, level: 40 });
 
       const registry = new Registry();
