@@ -8,6 +8,7 @@ export {
   type ReplicatorDefinition,
   type DerivedNames,
 } from './replicator';
+export { GEO_EVENT_NAMES, isGeoEventName, UnknownGeoEventError, type GeoEventName } from './events/event-names';
 export { geoMainMigrations, geoCoreMainMigrations } from './schema/main-migrations';
 export { geoTrackingMigrations, geoCoreTrackingMigrations } from './schema/tracking-migrations';
 export { DEFAULT_GEO_SETTINGS, capacityOf, type GeoContext, type GeoSettings, GeoConfigurationError } from './geo-context';

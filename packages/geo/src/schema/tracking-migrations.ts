@@ -160,6 +160,17 @@ function syncJobMigration(r: ReplicatorDefinition): Migration {
   };
 }
 
+/** Events with a name this code does not know (see events/event-names.ts), counted by the cursor. */
+const unknownEventsMigration: Migration = {
+  name: 'geo/0002_unknown_events',
+  sql: `alter table geo_event_stats add column events_unknown bigint not null default 0;`,
+};
+
 export function geoTrackingMigrations(replicators: readonly ReplicatorDefinition[]): Migration[] {
-  return [...geoCoreTrackingMigrations, ...replicators.map(registryMigration), ...replicators.map(syncJobMigration)];
+  return [
+    ...geoCoreTrackingMigrations,
+    ...replicators.map(registryMigration),
+    ...replicators.map(syncJobMigration),
+    unknownEventsMigration,
+  ];
 }

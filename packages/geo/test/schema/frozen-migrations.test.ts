@@ -39,6 +39,7 @@ const RELEASED = {
     'geo/packages_helm_metadata_cache/0001_registry',
     'geo/package_file/0002_sync_job_id',
     'geo/packages_helm_metadata_cache/0002_sync_job_id',
+    'geo/0002_unknown_events',
   ],
 };
 
