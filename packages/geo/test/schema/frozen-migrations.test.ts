@@ -32,6 +32,9 @@ const RELEASED = {
     'geo/0001_events',
     'geo/package_file/0001_states_and_events',
     'geo/packages_helm_metadata_cache/0001_states_and_events',
+    'geo/0002_retry_delay',
+    'geo/package_file/0002_verification_indexes',
+    'geo/packages_helm_metadata_cache/0002_verification_indexes',
   ],
   tracking: [
     'geo/0001_core',
