@@ -46,5 +46,5 @@ export * from './transfer';
 export { verificationStore, VerificationState, type ClaimedRow, type VerificationRow } from './verification/verification-store';
 export { runVerification, type VerificationRunOptions, type VerificationRunResult } from './verification/run-verification';
 export { verificationJob, verificationSchedules, verificationProcessors, DEFAULT_VERIFICATION_INTERVAL_MS } from './verification/verification-jobs';
-export { insertGeoEvent } from './events/geo-event-outbox';
+export { insertGeoEvents } from './events/geo-event-outbox';
 export { RETRY_DELAY_FUNCTION_SQL } from './schema/retry-delay';

@@ -1,6 +1,6 @@
 import { isFlagEnabled } from '@meridian/db';
 import type { GeoContext } from '../geo-context';
-import { insertGeoEvent } from '../events/geo-event-outbox';
+import { insertGeoEvents } from '../events/geo-event-outbox';
 import { verificationFlag, type ReplicatorDefinition } from '../replicator';
 import { verificationStore, type ClaimedRow } from './verification-store';
 
@@ -24,23 +24,30 @@ function failureMessage(error: unknown): string {
   return `Error during verification: ${message}`;
 }
 
-/** Checksums one claimed row and records the outcome; the success and its event share a transaction. */
-async function verifyRow(context: GeoContext, definition: ReplicatorDefinition, row: ClaimedRow, now: () => Date): Promise<'succeeded' | 'failed' | 'superseded'> {
+/**
+ * Checksums a claimed batch, one blob after another, then records the successes and their
+ * `checksum_succeeded` events in one transaction (one commit per batch, not per blob). A failure
+ * is recorded at once. Returns what was recorded; rows superseded meanwhile are not counted.
+ */
+async function verifyBatch(context: GeoContext, definition: ReplicatorDefinition, rows: readonly ClaimedRow[], now: () => Date): Promise<{ succeeded: number; failed: number }> {
   const store = verificationStore(definition);
-  let checksum: string;
-  try {
-    if (row.blobPath === null) throw new Error('the model row has no blob path');
-    checksum = await context.storage.sha256(row.blobPath); // streaming, never the whole blob in memory
-  } catch (error) {
-    const recorded = await store.failed(context.mainSql, row, failureMessage(error), now());
-    context.logger.warn({ replicable: definition.name, modelId: row.modelId, err: error }, 'primary verification failed');
-    return recorded ? 'failed' : 'superseded';
+  const checksums: Array<{ row: ClaimedRow; checksumHex: string }> = [];
+  let failed = 0;
+  for (const row of rows) {
+    try {
+      if (row.blobPath === null) throw new Error('the model row has no blob path');
+      checksums.push({ row, checksumHex: await context.storage.sha256(row.blobPath) }); // streaming: never the whole blob in memory
+    } catch (error) {
+      if (await store.failed(context.mainSql, row, failureMessage(error), now())) failed += 1;
+      context.logger.warn({ replicable: definition.name, modelId: row.modelId, err: error }, 'primary verification failed');
+    }
   }
-  return context.mainSql.begin(async (tx) => {
-    if (!(await store.succeeded(tx, row, checksum, now()))) return 'superseded' as const;
-    await insertGeoEvent(tx, definition.name, 'checksum_succeeded', { model_record_id: Number(row.modelId), checksum });
-    return 'succeeded' as const;
+  const recorded = await context.mainSql.begin(async (tx) => {
+    const done = await store.succeededMany(tx, checksums, now());
+    await insertGeoEvents(tx, definition.name, 'checksum_succeeded', done.map((d) => ({ model_record_id: Number(d.modelId), checksum: d.checksum })));
+    return done.length;
   });
+  return { succeeded: recorded, failed };
 }
 
 /**
@@ -63,10 +70,9 @@ export async function runVerification(context: GeoContext, definition: Replicato
   const deadline = Date.now() + settings.runBudgetMs;
   for (;;) {
     const rows = await sql.begin((tx) => store.claim(tx, settings.verificationBatchSize, now()));
-    for (const row of rows) {
-      const outcome = await verifyRow(context, definition, row, now);
-      if (outcome !== 'superseded') result[outcome] += 1;
-    }
+    const outcome = await verifyBatch(context, definition, rows, now);
+    result.succeeded += outcome.succeeded;
+    result.failed += outcome.failed;
     if (rows.length < settings.verificationBatchSize || Date.now() > deadline) break;
   }
   return result;

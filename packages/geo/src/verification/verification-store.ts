@@ -56,13 +56,26 @@ export function verificationStore(definition: ReplicatorDefinition) {
       return [...pending, ...failed].map((r) => ({ modelId: BigInt(r.model_id), blobPath: r.blob_path, startedAt: r.started_at }));
     },
 
-    /** started → succeeded, unless the row was re-claimed or reset meanwhile; true when it was recorded */
+    /**
+     * started → succeeded for a batch in one statement, skipping rows re-claimed or reset since
+     * they were claimed (the started_at guard). Returns the rows recorded, with their checksums.
+     */
+    async succeededMany(db: Db, results: ReadonlyArray<{ row: ClaimedRow; checksumHex: string }>, now: Date): Promise<Array<{ modelId: bigint; checksum: string }>> {
+      if (results.length === 0) return [];
+      const rows = await db.unsafe<{ model_id: bigint; checksum: string }[]>(
+        `update ${s} st set verification_state = 2, verification_checksum = decode(v.checksum, 'hex'), verified_at = $1,
+           verification_failure = null, verification_retry_count = 0, verification_retry_at = null
+         from (select unnest($2::bigint[]) as id, unnest($3::timestamptz[]) as started_at, unnest($4::text[]) as checksum) v
+         where st.${id} = v.id and st.verification_state = 1 and st.verification_started_at = v.started_at
+         returning st.${id} as model_id, v.checksum`,
+        [now, results.map((r) => r.row.modelId.toString()), results.map((r) => r.row.startedAt.toISOString()), results.map((r) => r.checksumHex)] as never[],
+      );
+      return rows.map((r) => ({ modelId: BigInt(r.model_id), checksum: r.checksum }));
+    },
+
+    /** one row's success (see succeededMany); true when it was recorded */
     async succeeded(db: Db, row: ClaimedRow, checksumHex: string, now: Date): Promise<boolean> {
-      const result = await db`
-        update ${db(s)} set verification_state = 2, verification_checksum = decode(${checksumHex}, 'hex'), verified_at = ${now},
-          verification_failure = null, verification_retry_count = 0, verification_retry_at = null
-        where ${db(id)} = ${row.modelId.toString()} and verification_state = 1 and verification_started_at = ${row.startedAt}`;
-      return result.count === 1;
+      return (await this.succeededMany(db, [{ row, checksumHex }], now)).length === 1;
     },
 
     /** started → failed with the shared backoff (retry_count + 1); same guard as `succeeded` */
