@@ -92,6 +92,15 @@ const coreConfigSchema = z.object({
   GEO_SYNC_BATCH_SIZE: integer(1, 1_000).default(50),
   /** model ids per registry-consistency batch (upstream: 10,000) */
   GEO_CONSISTENCY_BATCH_SIZE: integer(100, 1_000_000).default(10_000),
+  // Primary verification (checksums of <model>_states); each type is gated by geo_<type>_verification.
+  /** how often each type's verification job runs on the primary (upstream: every minute) */
+  GEO_VERIFICATION_INTERVAL_MS: integer(1_000, 86_400_000).default(60_000),
+  /** rows claimed and checksummed per batch (upstream: 10) */
+  GEO_VERIFICATION_BATCH_SIZE: integer(1, 1_000).default(10),
+  /** a succeeded checksum is recomputed after this many days (upstream: 7; minimum 1) */
+  GEO_REVERIFICATION_INTERVAL_DAYS: integer(1, 3_650).default(7),
+  /** a row in `started` for longer is failed and retried with backoff (upstream: 8 h) */
+  GEO_VERIFICATION_TIMEOUT_MS: integer(60_000, 7 * 86_400_000).default(8 * 3_600_000),
 });
 
 /** Core variables plus each feature's section (claims: sections/claims.ts). */

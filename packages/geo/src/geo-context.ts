@@ -24,6 +24,16 @@ export interface GeoSettings {
   syncBatchSize: number;
   /** how long a replication flag read is reused (the flag is checked for every blob) */
   flagCacheMs: number;
+  /** primary verification: rows claimed per batch (upstream: 10) */
+  verificationBatchSize: number;
+  /** a succeeded checksum is recomputed after this long (upstream: 7 days; 90 for new sites from 18.0) */
+  reverificationIntervalMs: number;
+  /** succeeded rows sent back to pending per run (upstream: 1,000) */
+  reverificationBatchSize: number;
+  /** state rows created per run for model rows without one (upstream: 1,000) */
+  verificationBackfillBatchSize: number;
+  /** a row `started` for longer is failed and retried (upstream: 8 h) */
+  verificationTimeoutMs: number;
   /** overrides every type's sync timeout when set */
   syncTimeoutMs?: number | undefined;
 }
@@ -38,6 +48,11 @@ export const DEFAULT_GEO_SETTINGS: GeoSettings = {
   pruneLimit: 50_000,
   flagCacheMs: 1_000,
   syncBatchSize: 50,
+  verificationBatchSize: 10,
+  reverificationIntervalMs: 7 * 86_400_000,
+  reverificationBatchSize: 1_000,
+  verificationBackfillBatchSize: 1_000,
+  verificationTimeoutMs: 8 * 3_600_000,
 };
 
 /** What geo jobs need at run time. `trackingSql` exists on secondaries only. */

@@ -2,12 +2,14 @@ export {
   defineReplicator,
   derive,
   replicationFlag,
+  verificationFlag,
   assertDistinct,
   DEFAULT_CAPACITY,
   DEFAULT_SYNC_TIMEOUT_MS,
   type ReplicatorDefinition,
   type DerivedNames,
 } from './replicator';
+export { GEO_EVENT_NAMES, isGeoEventName, UnknownGeoEventError, type GeoEventName } from './events/event-names';
 export { geoMainMigrations, geoCoreMainMigrations } from './schema/main-migrations';
 export { geoTrackingMigrations, geoCoreTrackingMigrations } from './schema/tracking-migrations';
 export { DEFAULT_GEO_SETTINGS, capacityOf, type GeoContext, type GeoSettings, GeoConfigurationError } from './geo-context';
@@ -41,3 +43,8 @@ export {
   type SecondaryReport,
 } from './status';
 export * from './transfer';
+export { verificationStore, VerificationState, type ClaimedRow, type VerificationRow } from './verification/verification-store';
+export { runVerification, type VerificationRunOptions, type VerificationRunResult } from './verification/run-verification';
+export { verificationJob, verificationSchedules, verificationProcessors, DEFAULT_VERIFICATION_INTERVAL_MS } from './verification/verification-jobs';
+export { insertGeoEvents } from './events/geo-event-outbox';
+export { RETRY_DELAY_FUNCTION_SQL } from './schema/retry-delay';

@@ -16,10 +16,11 @@ import { runRegistrySync } from './jobs/registry-sync';
 import { runStatusReport } from './jobs/status-report';
 import { syncBlobs } from './jobs/sync-blob';
 import { runSyncTimeout } from './jobs/sync-timeout';
+import { verificationProcessors } from './verification/verification-jobs';
 
 /** The geo processors of this site's role (the worker filters by role as well). */
 export function geoProcessors(context: GeoContext): ProcessorRegistration[] {
-  if (context.role === 'primary') return [registerProcessor(eventPruneJob, () => runEventPrune(context))];
+  if (context.role === 'primary') return [registerProcessor(eventPruneJob, () => runEventPrune(context)), ...verificationProcessors(context)];
   return [
     registerProcessor(eventCursorJob, () => runEventCursor(context)),
     registerProcessor(registrySyncJob, () => runRegistrySync(context)),

@@ -52,6 +52,9 @@ export interface DerivedNames {
   statesTable: string;
   syncQueue: string;
   replicationFlag: string;
+  /** primary: the checksum batch job's queue and its flag */
+  verificationQueue: string;
+  verificationFlag: string;
   capacity: number;
   syncTimeoutMs: number;
 }
@@ -66,6 +69,8 @@ export function derive(definition: ReplicatorDefinition): DerivedNames {
     statesTable: `${definition.name}_states`,
     syncQueue: `geo.sync.${definition.name}`,
     replicationFlag: `geo_${definition.name}_replication`,
+    verificationQueue: `geo.verification.${definition.name}`,
+    verificationFlag: `geo_${definition.name}_verification`,
     capacity: definition.capacity ?? DEFAULT_CAPACITY,
     syncTimeoutMs: definition.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS,
   };
@@ -75,6 +80,14 @@ export function replicationFlag(definition: ReplicatorDefinition): FlagDefinitio
   return {
     name: derive(definition).replicationFlag,
     description: `replicate ${definition.titles.plural} to secondary sites`,
+    defaultEnabled: true,
+  };
+}
+
+export function verificationFlag(definition: ReplicatorDefinition): FlagDefinition {
+  return {
+    name: derive(definition).verificationFlag,
+    description: `checksum ${definition.titles.plural} on the primary (verification batch, reverification, timeouts)`,
     defaultEnabled: true,
   };
 }

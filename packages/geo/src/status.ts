@@ -27,6 +27,8 @@ export interface CursorStatus {
   gapsDetected: bigint;
   gapsRecovered: bigint;
   gapsDropped: bigint;
+  /** events with a name this code does not know (logged as errors) */
+  unknownEvents: bigint;
 }
 
 // Counts come from trigger-maintained counter tables: cheap at any table size, never COUNT(*).
@@ -182,8 +184,8 @@ export function primaryStatusFields(status: PrimaryTypeStatus): Record<string, n
 
 export async function cursorStatus(context: Pick<GeoContext, 'mainSql' | 'trackingSql'>): Promise<CursorStatus | undefined> {
   if (!context.trackingSql) return undefined;
-  const [cursor] = await context.trackingSql<{ last_event_id: bigint; open_gaps: number; gaps_detected: bigint; gaps_recovered: bigint; gaps_dropped: bigint }[]>`
-    select c.last_event_id, (select count(*)::int from geo_event_gaps) as open_gaps, s.gaps_detected, s.gaps_recovered, s.gaps_dropped
+  const [cursor] = await context.trackingSql<{ last_event_id: bigint; open_gaps: number; gaps_detected: bigint; gaps_recovered: bigint; gaps_dropped: bigint; events_unknown: bigint }[]>`
+    select c.last_event_id, (select count(*)::int from geo_event_gaps) as open_gaps, s.gaps_detected, s.gaps_recovered, s.gaps_dropped, s.events_unknown
     from geo_event_cursor c, geo_event_stats s`;
   const newest = await newestEventId(context.mainSql);
   return {
@@ -194,5 +196,6 @@ export async function cursorStatus(context: Pick<GeoContext, 'mainSql' | 'tracki
     gapsDetected: cursor!.gaps_detected,
     gapsRecovered: cursor!.gaps_recovered,
     gapsDropped: cursor!.gaps_dropped,
+    unknownEvents: cursor!.events_unknown,
   };
 }

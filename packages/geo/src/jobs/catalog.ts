@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { defineJob, defineSchedule, type JobDefinition, type ScheduleDefinition } from '@meridian/queue';
 import { derive, type ReplicatorDefinition } from '../replicator';
+import { verificationJob } from '../verification/verification-jobs';
 
 const once = { attempts: 1, removeOnComplete: { count: 50 }, removeOnFail: { count: 200 } };
 const empty = z.object({}).strict();
@@ -118,7 +119,16 @@ export function syncJobId(definition: ReplicatorDefinition, targets: ReadonlyArr
 }
 
 export function geoCatalog(replicators: readonly ReplicatorDefinition[], retention: SyncJobRetention = DEFAULT_SYNC_JOB_RETENTION): JobDefinition[] {
-  return [eventCursorJob, registrySyncJob, registryConsistencyJob, syncTimeoutJob, statusReportJob, eventPruneJob, ...replicators.map((r) => syncJob(r, retention))];
+  return [
+    eventCursorJob,
+    registrySyncJob,
+    registryConsistencyJob,
+    syncTimeoutJob,
+    statusReportJob,
+    eventPruneJob,
+    ...replicators.map((r) => syncJob(r, retention)),
+    ...replicators.map(verificationJob),
+  ];
 }
 
 export interface GeoCadence {

@@ -7,19 +7,44 @@ import type { ReplicatorDefinition } from '../replicator';
 import { selectiveSyncOrganizations } from '../selective-sync';
 import { enqueueSyncs } from './enqueue-syncs';
 import { processPendingDeletions } from './pending-deletions';
+import { isGeoEventName, UnknownGeoEventError, type GeoEventName } from '../events/event-names';
 
-interface GeoEvent {
+interface RawGeoEvent {
   id: bigint;
   replicable_name: string;
+  /** as stored: a newer primary may write names this code does not know */
   event_name: string;
   payload: { model_record_id?: number | string; blob_path?: string | null };
 }
+
+interface GeoEvent extends RawGeoEvent {
+  event_name: GeoEventName;
+}
+
+/** Splits known events from unknown ones; each unknown one is logged as an error. */
+function knownEvents(context: GeoContext, raw: readonly RawGeoEvent[]): { known: GeoEvent[]; unknown: number } {
+  const known: GeoEvent[] = [];
+  let unknown = 0;
+  for (const event of raw) {
+    if (isGeoEventName(event.event_name)) {
+      known.push(event as GeoEvent);
+    } else {
+      unknown += 1;
+      const error = new UnknownGeoEventError(event.event_name, event.id);
+      context.logger.error({ err: error, eventId: event.id, eventName: event.event_name, replicable: event.replicable_name }, 'unknown geo event name');
+    }
+  }
+  return { known, unknown };
+}
+
 
 export interface EventBatchResult {
   events: number;
   gapsDetected: number;
   gapsRecovered: number;
   gapsDropped: number;
+  /** events whose name this code does not know: logged as errors and counted in geo_event_stats */
+  unknownEvents: number;
   /** true when the batch was full: more events are probably waiting */
   more: boolean;
 }
@@ -27,7 +52,7 @@ export interface EventBatchResult {
 /** A jump bigger than this is history pruned on the primary, not transactions in flight. */
 const MAX_GAPS_PER_BATCH = 1_000;
 
-function missingIds(after: bigint, events: readonly GeoEvent[]): bigint[] {
+function missingIds(after: bigint, events: readonly RawGeoEvent[]): bigint[] {
   const missing: bigint[] = [];
   let expected = after + 1n;
   for (const event of events) {
@@ -86,10 +111,10 @@ export async function processEventBatch(context: GeoContext): Promise<EventBatch
     const [cursor] = await tx<{ last_event_id: bigint }[]>`select last_event_id from geo_event_cursor where id = 1 for update`;
     let after = cursor!.last_event_id;
     const gaps = await tx<{ event_id: bigint }[]>`select event_id from geo_event_gaps`;
-    const events = await main<GeoEvent[]>`
+    const events = await main<RawGeoEvent[]>`
       select id, replicable_name, event_name, payload from geo_events where id > ${after.toString()} order by id limit ${eventBatchSize}`;
     const recovered = gaps.length
-      ? await main<GeoEvent[]>`
+      ? await main<RawGeoEvent[]>`
           select id, replicable_name, event_name, payload from geo_events where id = any(${gaps.map((g) => g.event_id.toString())}::bigint[]) order by id`
       : [];
     if (after === 0n && events.length > 0) after = events[0]!.id - 1n; // a new secondary starts at the oldest event still kept
@@ -98,7 +123,8 @@ export async function processEventBatch(context: GeoContext): Promise<EventBatch
       context.logger.warn({ after, firstEvent: events[0]?.id }, 'event ids jump: treating the hole as pruned history, not gaps');
       newGaps = [];
     }
-    const toSync = await applyEvents(context, tx, [...recovered, ...events]);
+    const { known, unknown } = knownEvents(context, [...recovered, ...events]);
+    const toSync = await applyEvents(context, tx, known);
     if (recovered.length > 0) {
       await tx`delete from geo_event_gaps where event_id = any(${recovered.map((e) => e.id.toString())}::bigint[])`;
     }
@@ -113,7 +139,7 @@ export async function processEventBatch(context: GeoContext): Promise<EventBatch
     await tx`
       update geo_event_stats set events_processed = events_processed + ${events.length + recovered.length},
         gaps_detected = gaps_detected + ${newGaps.length}, gaps_recovered = gaps_recovered + ${recovered.length},
-        gaps_dropped = gaps_dropped + ${dropped.length}
+        gaps_dropped = gaps_dropped + ${dropped.length}, events_unknown = events_unknown + ${unknown}
       where id = 1`;
     return {
       toSync,
@@ -122,6 +148,7 @@ export async function processEventBatch(context: GeoContext): Promise<EventBatch
         gapsDetected: newGaps.length,
         gapsRecovered: recovered.length,
         gapsDropped: dropped.length,
+        unknownEvents: unknown,
         more: events.length === eventBatchSize,
       },
     };

@@ -4,9 +4,9 @@ import { derive, type ReplicatorDefinition } from '../replicator';
 export const RegistryState = { pending: 0, started: 1, synced: 2, failed: 3 } as const;
 export type RegistryStateName = keyof typeof RegistryState;
 
-/** Upstream caps: retries wait at most 1 h (+ delay(1)), or 4 h when the file is missing on the primary. */
-export const MAX_RETRY_WAIT_SECONDS = 3_600;
-export const MISSING_ON_PRIMARY_MAX_RETRY_WAIT_SECONDS = 4 * 3_600;
+import { MAX_RETRY_WAIT_SECONDS, MISSING_ON_PRIMARY_MAX_RETRY_WAIT_SECONDS } from '../schema/retry-delay';
+
+export { MAX_RETRY_WAIT_SECONDS, MISSING_ON_PRIMARY_MAX_RETRY_WAIT_SECONDS };
 
 type Db = Sql | TransactionSql;
 

@@ -1,5 +1,6 @@
 import type { Migration } from '@meridian/db';
 import { derive, type ReplicatorDefinition } from '../replicator';
+import { retryDelayMainMigration, verificationIndexesMigration } from './verification-migrations';
 
 // Primary side, main database. The outbox is filled by statement-level triggers with transition
 // tables, so an event is written in the same transaction as the model change whatever code made
@@ -111,5 +112,10 @@ function replicatorMainMigration(r: ReplicatorDefinition): Migration {
 
 /** Main-database steps for the geo core and each replicator (after the model tables exist). */
 export function geoMainMigrations(replicators: readonly ReplicatorDefinition[]): Migration[] {
-  return [...geoCoreMainMigrations, ...replicators.map(replicatorMainMigration)];
+  return [
+    ...geoCoreMainMigrations,
+    ...replicators.map(replicatorMainMigration),
+    retryDelayMainMigration,
+    ...replicators.map(verificationIndexesMigration),
+  ];
 }

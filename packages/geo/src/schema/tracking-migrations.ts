@@ -1,5 +1,6 @@
 import type { Migration } from '@meridian/db';
 import { derive, type ReplicatorDefinition } from '../replicator';
+import { RETRY_DELAY_FUNCTION_SQL } from './retry-delay';
 
 // Secondary side, tracking database: registries (one per replicator), the event cursor and its
 // gaps, consistency laps, pending blob deletions and the selective-sync set.
@@ -10,14 +11,7 @@ export const geoCoreTrackingMigrations: Migration[] = [
   {
     name: 'geo/0001_core',
     sql: `
-      -- upstream backoff: delay(n) = n^4 + 15 + rand(0..29)*(n+1) s, capped at max_wait + delay(1)
-      create function geo_retry_delay_seconds(n integer, max_wait_seconds integer) returns double precision
-      language sql volatile as $$
-        select least(
-          power(greatest(n, 1), 4)::float8 + 15 + floor(random() * 30) * (greatest(n, 1) + 1),
-          max_wait_seconds + 16 + floor(random() * 30) * 2
-        )
-      $$;
+      ${RETRY_DELAY_FUNCTION_SQL}
 
       create table geo_event_cursor (
         id smallint primary key default 1 check (id = 1),
@@ -160,6 +154,17 @@ function syncJobMigration(r: ReplicatorDefinition): Migration {
   };
 }
 
+/** Events with a name this code does not know (see events/event-names.ts), counted by the cursor. */
+const unknownEventsMigration: Migration = {
+  name: 'geo/0002_unknown_events',
+  sql: `alter table geo_event_stats add column events_unknown bigint not null default 0;`,
+};
+
 export function geoTrackingMigrations(replicators: readonly ReplicatorDefinition[]): Migration[] {
-  return [...geoCoreTrackingMigrations, ...replicators.map(registryMigration), ...replicators.map(syncJobMigration)];
+  return [
+    ...geoCoreTrackingMigrations,
+    ...replicators.map(registryMigration),
+    ...replicators.map(syncJobMigration),
+    unknownEventsMigration,
+  ];
 }

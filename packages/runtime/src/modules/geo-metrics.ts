@@ -32,6 +32,7 @@ export function registerGeoMetrics(registry: Registry, geo: GeoContext): void {
   const primaryMax = gauge('geo_event_log_max_id', 'newest geo event id on the primary');
   const gaps = gauge('geo_event_gaps', 'event ids skipped and not yet seen (open gaps)');
   const dropped = gauge('geo_event_gaps_dropped', 'event gaps given up on after the timeout (total)');
+  const unknownEvents = gauge('geo_events_unknown', 'geo events with a name this version does not know (total; logged as errors)');
   // One collector refreshes every geo gauge per scrape.
   const refresh = new Gauge({
     name: 'geo_status_scrape_ok',
@@ -49,6 +50,7 @@ export function registerGeoMetrics(registry: Registry, geo: GeoContext): void {
           primaryMax.set({ url }, Number(c.primaryMaxEventId));
           gaps.set({ url }, c.openGaps);
           dropped.set({ url }, Number(c.gapsDropped));
+          unknownEvents.set({ url }, Number(c.unknownEvents));
         }
         this.set(1);
       } catch {

@@ -8,6 +8,8 @@ import {
   geoSchedules,
   geoTrackingMigrations,
   replicationFlag,
+  verificationFlag,
+  verificationSchedules,
   type GeoContext,
   type GeoSettings,
   type ReplicatorDefinition,
@@ -36,6 +38,10 @@ export const geoConfigSection = configSchema.pick({
   GEO_SYNC_KEEP_COMPLETED_AGE_S: true,
   GEO_SYNC_KEEP_FAILED_COUNT: true,
   GEO_SYNC_KEEP_FAILED_AGE_S: true,
+  GEO_VERIFICATION_INTERVAL_MS: true,
+  GEO_VERIFICATION_BATCH_SIZE: true,
+  GEO_REVERIFICATION_INTERVAL_DAYS: true,
+  GEO_VERIFICATION_TIMEOUT_MS: true,
 });
 
 export function createGeoModule(replicators: readonly ReplicatorDefinition[]): FeatureModule<GeoContext> {
@@ -52,15 +58,18 @@ export function createGeoModule(replicators: readonly ReplicatorDefinition[]): F
           failed: { count: config.GEO_SYNC_KEEP_FAILED_COUNT, ageSeconds: config.GEO_SYNC_KEEP_FAILED_AGE_S },
         },
       ),
-    schedules: (config) =>
-      geoSchedules({
+    schedules: (config) => [
+      ...geoSchedules({
         eventCursorMs: config.GEO_EVENT_CURSOR_INTERVAL_MS,
         registrySyncMs: config.GEO_REGISTRY_SYNC_INTERVAL_MS,
         consistencyMs: config.GEO_CONSISTENCY_INTERVAL_MS,
         syncTimeoutCheckMs: config.GEO_SYNC_TIMEOUT_CHECK_INTERVAL_MS,
         statusReportMs: config.GEO_STATUS_REPORT_INTERVAL_MS,
       }),
-    flags: () => replicators.map(replicationFlag),
+      // primary verification: the jobs carry role primary, so only a primary schedules them
+      ...verificationSchedules(replicators, config.GEO_VERIFICATION_INTERVAL_MS),
+    ],
+    flags: () => [...replicators.map(replicationFlag), ...replicators.map(verificationFlag)],
     createContext(base, overrides) {
       const { config } = base;
       return {
@@ -79,6 +88,9 @@ export function createGeoModule(replicators: readonly ReplicatorDefinition[]): F
           syncTimeoutMs: config.GEO_SYNC_TIMEOUT_MS,
           syncBatchSize: config.GEO_SYNC_BATCH_SIZE,
           consistencyBatchSize: config.GEO_CONSISTENCY_BATCH_SIZE,
+          verificationBatchSize: config.GEO_VERIFICATION_BATCH_SIZE,
+          reverificationIntervalMs: config.GEO_REVERIFICATION_INTERVAL_DAYS * 86_400_000,
+          verificationTimeoutMs: config.GEO_VERIFICATION_TIMEOUT_MS,
           ...(overrides as Partial<GeoSettings> | undefined),
         },
         capacityOverrides: config.QUEUE_GLOBAL_CONCURRENCY,

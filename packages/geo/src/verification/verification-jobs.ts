@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { defineJob, defineSchedule, registerProcessor, type JobDefinition, type ProcessorRegistration, type ScheduleDefinition } from '@meridian/queue';
+import type { GeoContext } from '../geo-context';
+import { derive, type ReplicatorDefinition } from '../replicator';
+import { runVerification } from './run-verification';
+
+/** One primary verification job per type; its state is in `<model>_states`, so a lost job only delays work. */
+export function verificationJob(definition: ReplicatorDefinition): JobDefinition {
+  return defineJob({
+    queue: derive(definition).verificationQueue,
+    description: `checksums ${definition.titles.plural} on the primary; reverifies, backfills and times out their states`,
+    payload: z.object({}).strict(),
+    roles: ['primary'],
+    options: { attempts: 1, removeOnComplete: { count: 50 }, removeOnFail: { count: 200 } },
+    globalConcurrency: 1,
+  }) as unknown as JobDefinition;
+}
+
+/** upstream: every minute */
+export const DEFAULT_VERIFICATION_INTERVAL_MS = 60_000;
+
+export function verificationSchedules(replicators: readonly ReplicatorDefinition[], everyMs: number = DEFAULT_VERIFICATION_INTERVAL_MS): ScheduleDefinition[] {
+  return replicators.map((r) => defineSchedule({ id: `geo-verification-${r.name.replace(/_/g, '-')}`, job: verificationJob(r), data: {}, every: everyMs }));
+}
+
+export function verificationProcessors(context: GeoContext): ProcessorRegistration[] {
+  return context.replicators.map((definition) =>
+    registerProcessor(verificationJob(definition), async () => ({ ...(await runVerification(context, definition)) })),
+  );
+}
