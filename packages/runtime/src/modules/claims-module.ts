@@ -1,8 +1,8 @@
 import { cellClaimables } from '@meridian/cell-models';
-import { claimsCatalog, claimsFlags, claimsMainMigrations, claimsProcessors, claimsSchedules, createClaims, type Claims } from '@meridian/claims';
+import { claimsCatalog, claimsFlags, claimsMainMigrations, claimsProcessors, claimsSchedules, createClaims, DRIFT_KINDS, type Claims } from '@meridian/claims';
 import { claimsConfigSection } from '@meridian/config';
 import { createTopologyClient } from '@meridian/topology-client';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { defineFeatureModule } from '../feature-module';
 
 // Cells claims as a feature module. A primary with TOPOLOGY_CELL_CREDENTIAL gets a Topology
@@ -15,7 +15,7 @@ export const claimsModule = defineFeatureModule<Claims>({
   configSection: claimsConfigSection,
   migrations: { main: claimsMainMigrations },
   catalog: claimsCatalog,
-  schedules: claimsSchedules,
+  schedules: (config) => claimsSchedules({ cron: config.CLAIMS_VERIFICATION_CRON }),
   flags: () => claimsFlags(cellClaimables),
   createContext(base) {
     const { config } = base;
@@ -34,9 +34,32 @@ export const claimsModule = defineFeatureModule<Claims>({
         : undefined;
     return createClaims({ sql: base.mainSql, client, models: cellClaimables, logger: base.logger, queues: base.queues, flagCacheMs: config.CLAIMS_FLAG_CACHE_MS });
   },
-  processors: (claims) => claimsProcessors(claims),
+  processors: (claims, base) =>
+    claimsProcessors(claims, {
+      windowMs: base.config.CLAIMS_VERIFICATION_WINDOW_MS,
+      budgetMs: base.config.CLAIMS_VERIFICATION_BUDGET_MS,
+    }),
   metrics(registry, claims, base) {
     if (!claims.client) return;
+    // verification runs in worker processes; what they found is in the database (recorded passes
+    // plus the pass in progress), so any process serving /metrics reports it
+    new Counter({
+      name: 'meridian_claims_verification_drift_total',
+      help: 'drift found by claims verification (recorded passes and the pass in progress), by model and kind',
+      labelNames: ['model', 'kind'],
+      registers: [registry],
+      async collect() {
+        const rows = await base.mainSql<{ model: string; kind: string; n: number }[]>`
+          select c.model, d.key as kind, sum(d.value::bigint)::float8 as n
+          from (select model, counts from cells_claims_verification_passes
+                union all select model, counts from cells_claims_verification_cursors) c,
+               jsonb_each_text(c.counts -> 'drift') d
+          group by c.model, d.key`;
+        this.reset();
+        for (const model of claims.models) for (const kind of DRIFT_KINDS) this.inc({ model: model.name, kind }, 0);
+        for (const row of rows) this.inc({ model: row.model, kind: row.kind }, row.n);
+      },
+    });
     const client = claims.client;
     new Gauge({
       name: 'meridian_claims_outstanding_leases',
