@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '@meridian/config';
 import { MigrationHistoryError, UnknownFlagError } from '@meridian/db';
 import { UsageError, type CliIo } from './io';
+import { registerClaimsCommands } from './commands/claims';
 import { registerDbCommands } from './commands/db';
 import { registerFlagCommands } from './commands/flags';
 import { registerGeoCommands } from './commands/geo';
@@ -20,6 +21,7 @@ export function buildProgram(io: CliIo): Command {
   registerFlagCommands(program, io);
   registerStatusCommand(program, io);
   registerGeoCommands(program, io);
+  registerClaimsCommands(program, io);
   // Every (sub)command throws instead of exiting so run() decides the exit code.
   const override = (command: Command): void => {
     command.exitOverride();

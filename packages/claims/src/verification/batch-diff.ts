@@ -91,7 +91,11 @@ export function diffBatch(input: {
       const held = records.filter((r) => r.metadata?.bucket?.type === claim.bucket.type);
       const same = held.find((r) => r.metadata!.bucket!.value === claim.bucket.value && r.metadata?.subject?.type === claim.subject?.type && r.metadata?.subject?.id === claim.subject?.id);
       if (same) {
-        for (const extra of held) if (extra !== same) (drift('changed_value', recordId, claim.bucket.type), destroy(extra));
+        for (const extra of held) {
+          if (extra === same) continue;
+          drift('changed_value', recordId, claim.bucket.type);
+          destroy(extra);
+        }
         continue;
       }
       if (held.length === 0) drift('missing_in_service', recordId, claim.bucket.type);

@@ -205,7 +205,11 @@ async function createAll(client: TopologyClient, creates: ClaimMetadata[], onCon
         const taken = new Set(error.conflicts.map((c) => keyString(c)));
         const rest = chunk.filter((c) => !taken.has(keyString(c.bucket)));
         if (rest.length === chunk.length) throw error;
-        for (const claim of chunk) if (taken.has(keyString(claim.bucket))) (failed++, await onConflict(claim));
+        for (const claim of chunk) {
+          if (!taken.has(keyString(claim.bucket))) continue;
+          failed++;
+          await onConflict(claim);
+        }
         chunk = rest;
       }
     }

@@ -38,7 +38,7 @@ async function seedDrift() {
   const recentHidden = await insert('recent-hidden', { hidden: true, recent: true });
   const last = await insert('zed');
   const orphanBetween = missing + 1000n; // no such row, past the last row
-  const [email] = await sql<{ id: bigint }[]>`insert into emails (user_id, email) values (${inSync}, 'alice@example.com') returning id`;
+  const [email] = await sql<{ id: bigint }[]>`insert into emails (user_id, email) values (${inSync.toString()}, 'alice@example.com') returning id`;
   const client = env.client(1);
   await seedService(client, [
     meta(I, String(inSync), inSync, inSync),

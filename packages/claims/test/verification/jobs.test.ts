@@ -1,6 +1,7 @@
 import { createQueueSet, createRedisConnection, randomDelayWithin, type QueueSet } from '@meridian/queue';
 import { createTestPrefix, deleteKeysWithPrefix, testRedisUrl } from '@meridian/testing';
 import type { Redis } from 'ioredis';
+import { createLogger } from '@meridian/logger';
 import {
   acquireLock,
   BucketType,
@@ -171,7 +172,7 @@ test('a flag-disabled model is skipped with a log line and untouched', async () 
   await enableVerification(env, 1, [vUsers], false);
   try {
     const lines: unknown[] = [];
-    const logger = (await import('pino')).default({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const logger = createLogger({ name: 'test', destination: { write: (l: string) => lines.push(JSON.parse(l)) } });
     const result = await runVerification(env.claims({ models: vModels, cellId: 1, logger }), 'users', { now: aheadClock() });
     expect(result).toMatchObject({ status: 'skipped', reason: 'flag cells_claims_verification_worker_user is disabled' });
     expect(lines).toContainEqual(expect.objectContaining({ msg: 'claims verification skipped', model: 'users' }));

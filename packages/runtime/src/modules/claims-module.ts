@@ -1,6 +1,9 @@
 import { cellClaimables } from '@meridian/cell-models';
 import { claimsCatalog, claimsFlags, claimsMainMigrations, claimsProcessors, claimsSchedules, createClaims, DRIFT_KINDS, type Claims } from '@meridian/claims';
-import { claimsConfigSection } from '@meridian/config';
+import { claimsConfigSection, type Config } from '@meridian/config';
+import type { Sql } from '@meridian/db';
+import type { Logger } from '@meridian/logger';
+import type { QueueSet } from '@meridian/queue';
 import { createTopologyClient } from '@meridian/topology-client';
 import { Counter, Gauge } from 'prom-client';
 import { defineFeatureModule } from '../feature-module';
@@ -10,6 +13,27 @@ import { defineFeatureModule } from '../feature-module';
 // database) claims are off and no call is ever made. The flag cells_unique_claims switches
 // claiming at run time.
 
+/**
+ * The claims context of a cell from its configuration: a Topology Service client for CELL_ID on a
+ * primary with TOPOLOGY_CELL_CREDENTIAL, else claims off. The module and the CLI both build it here.
+ */
+export function openClaims(config: Config, sql: Sql, logger: Logger, queues?: QueueSet): Claims {
+  const credential = config.TOPOLOGY_CELL_CREDENTIAL;
+  const client =
+    credential && config.SITE_ROLE === 'primary'
+      ? createTopologyClient({
+          baseUrl: config.TOPOLOGY_SERVICE_URL,
+          credential,
+          cellId: config.CELL_ID,
+          protocol: config.TOPOLOGY_PROTOCOL,
+          maxConcurrent: config.TOPOLOGY_MAX_CONCURRENT,
+          breaker: { failureThreshold: config.TOPOLOGY_BREAKER_THRESHOLD, openMs: config.TOPOLOGY_BREAKER_OPEN_MS },
+          policies: { transaction: { timeoutMs: config.TOPOLOGY_TRANSACTION_TIMEOUT_MS, attempts: config.TOPOLOGY_TRANSACTION_ATTEMPTS } },
+        })
+      : undefined;
+  return createClaims({ sql, client, models: cellClaimables, logger, queues, flagCacheMs: config.CLAIMS_FLAG_CACHE_MS });
+}
+
 export const claimsModule = defineFeatureModule<Claims>({
   name: 'claims',
   configSection: claimsConfigSection,
@@ -17,23 +41,7 @@ export const claimsModule = defineFeatureModule<Claims>({
   catalog: claimsCatalog,
   schedules: (config) => claimsSchedules({ cron: config.CLAIMS_VERIFICATION_CRON }),
   flags: () => claimsFlags(cellClaimables),
-  createContext(base) {
-    const { config } = base;
-    const credential = config.TOPOLOGY_CELL_CREDENTIAL;
-    const client =
-      credential && config.SITE_ROLE === 'primary'
-        ? createTopologyClient({
-            baseUrl: config.TOPOLOGY_SERVICE_URL,
-            credential,
-            cellId: config.CELL_ID,
-            protocol: config.TOPOLOGY_PROTOCOL,
-            maxConcurrent: config.TOPOLOGY_MAX_CONCURRENT,
-            breaker: { failureThreshold: config.TOPOLOGY_BREAKER_THRESHOLD, openMs: config.TOPOLOGY_BREAKER_OPEN_MS },
-            policies: { transaction: { timeoutMs: config.TOPOLOGY_TRANSACTION_TIMEOUT_MS, attempts: config.TOPOLOGY_TRANSACTION_ATTEMPTS } },
-          })
-        : undefined;
-    return createClaims({ sql: base.mainSql, client, models: cellClaimables, logger: base.logger, queues: base.queues, flagCacheMs: config.CLAIMS_FLAG_CACHE_MS });
-  },
+  createContext: (base) => openClaims(base.config, base.mainSql, base.logger, base.queues),
   processors: (claims, base) =>
     claimsProcessors(claims, {
       windowMs: base.config.CLAIMS_VERIFICATION_WINDOW_MS,
