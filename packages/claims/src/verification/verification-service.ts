@@ -123,7 +123,7 @@ export async function verifyModel(claims: Claims, model: Claimable, options: Ver
     const gt = cursor === undefined ? new Uint8Array(0) : encodePrimaryKey(parse(cursor));
     // the last batch reaches to the end of the key space, so claims past the last row are seen
     const lte = done || !lastRow ? new Uint8Array(0) : encodePrimaryKey(lastRow[model.primaryKey] as bigint | string);
-    const remote = await listRange(client, model, bucketTypes, gt, lte);
+    const remote = await listRecordRange(client, model, bucketTypes, gt, lte);
 
     const local = new Map<string, LocalRow>();
     for (const row of rows) {
@@ -172,7 +172,8 @@ export async function verifyModel(claims: Claims, model: Claimable, options: Ver
   }
 }
 
-async function listRange(client: TopologyClient, model: Claimable, bucketTypes: number[], gt: Uint8Array, lte: Uint8Array): Promise<ServiceRecord[]> {
+/** Every record of the model's source type and bucket types with source id in (gt, lte]; an empty lte is unbounded. */
+export async function listRecordRange(client: TopologyClient, model: Claimable, bucketTypes: number[], gt: Uint8Array, lte: Uint8Array): Promise<ServiceRecord[]> {
   const records: ServiceRecord[] = [];
   let from = gt;
   for (;;) {
