@@ -41,18 +41,25 @@ async function seed(cell: Sql, topo: Sql): Promise<void> {
   await topo`analyze claims`;
 }
 
-/** The reads of a verification alone: keyed batches of the table and ListRecords over each range. */
+/**
+ * The reads of a verification alone: keyed batches of the table and ListRecords over each range,
+ * overlapped as the verifier overlaps them (the next batch is read while this one is listed).
+ */
 async function readsAlone(cell: Sql, client: TopologyClient, model: Claimable): Promise<number> {
   const types = Object.values(model.attributes).map((a) => a.bucket);
+  const fetch = (after: bigint | undefined) => cell<{ id: bigint }[]>`
+    select * from ${cell(model.table)} where ${model.scope ? cell.unsafe(`(${model.scope})`) : cell`true`}
+      and ${after === undefined ? cell`true` : cell`id > ${after.toString()}`} order by id limit ${VERIFICATION_BATCH_SIZE}`;
   let cursor: bigint | undefined;
+  let pending: Promise<{ id: bigint }[]> | undefined = fetch(undefined);
   let rows = 0;
   for (;;) {
-    const batch = await cell<{ id: bigint }[]>`
-      select * from ${cell(model.table)} where ${model.scope ? cell.unsafe(`(${model.scope})`) : cell`true`}
-        and ${cursor === undefined ? cell`true` : cell`id > ${cursor.toString()}`} order by id limit ${VERIFICATION_BATCH_SIZE}`;
+    const batch: { id: bigint }[] = await pending!;
     const done = batch.length < VERIFICATION_BATCH_SIZE;
     const last = batch.at(-1)?.id;
-    await listRecordRange(client, model, types, cursor === undefined ? new Uint8Array(0) : encodePrimaryKey(cursor), done || last === undefined ? new Uint8Array(0) : encodePrimaryKey(last));
+    const listing = listRecordRange(client, model, types, cursor === undefined ? new Uint8Array(0) : encodePrimaryKey(cursor), done || last === undefined ? new Uint8Array(0) : encodePrimaryKey(last));
+    pending = done ? undefined : fetch(last);
+    await listing;
     rows += batch.length;
     if (done) return rows;
     cursor = last;

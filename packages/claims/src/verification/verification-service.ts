@@ -109,21 +109,33 @@ export async function verifyModel(claims: Claims, model: Claimable, options: Ver
   const scope = model.scope ? sql.unsafe(`(${model.scope})`) : sql`true`;
   const log = logger.child({ model: model.name, dryRun: Boolean(options.dryRun) });
 
-  let cursor = options.startAfter;
-  for (;;) {
+  type Batch = { rows: Array<Row & { __verification_recent: boolean }>; recentSince: Date };
+  const recentAfter = (since: Date) => (model.changedAt ? sql`${sql(model.changedAt)} >= ${since}` : sql`false`);
+  const fetchBatch = async (after: string | undefined): Promise<Batch> => {
     const recentSince = new Date(now().getTime() - recentMs);
-    const recentExpr = model.changedAt ? sql`${sql(model.changedAt)} >= ${recentSince}` : sql`false`;
     const rows = await sql<Array<Row & { __verification_recent: boolean }>>`
-      select *, ${recentExpr} as __verification_recent from ${table}
-      where ${scope} and ${cursor === undefined ? sql`true` : sql`${pk} > ${parse(cursor) as string}`}
+      select *, ${recentAfter(recentSince)} as __verification_recent from ${table}
+      where ${scope} and ${after === undefined ? sql`true` : sql`${pk} > ${parse(after) as string}`}
       order by ${pk} limit ${batchSize}`;
+    return { rows, recentSince };
+  };
+
+  let cursor = options.startAfter;
+  let pending: Promise<Batch> | undefined = fetchBatch(cursor);
+  for (;;) {
+    const batch: Batch = await pending!;
+    const { rows, recentSince } = batch;
     const done = rows.length < batchSize;
     const lastRow = rows.at(-1);
     const lastId = lastRow ? String(lastRow[model.primaryKey]) : cursor;
     const gt = cursor === undefined ? new Uint8Array(0) : encodePrimaryKey(parse(cursor));
     // the last batch reaches to the end of the key space, so claims past the last row are seen
     const lte = done || !lastRow ? new Uint8Array(0) : encodePrimaryKey(lastRow[model.primaryKey] as bigint | string);
-    const remote = await listRecordRange(client, model, bucketTypes, gt, lte);
+    const listing = listRecordRange(client, model, bucketTypes, gt, lte);
+    // the next batch's rows are read while the service lists this one's (only the service changes)
+    pending = done ? undefined : fetchBatch(lastId);
+    pending?.catch(() => undefined); // a run that stops early never awaits it
+    const remote = await listing;
 
     const local = new Map<string, LocalRow>();
     for (const row of rows) {
@@ -135,7 +147,7 @@ export async function verifyModel(claims: Claims, model: Claimable, options: Ver
     if (model.scope && strangers.length > 0) {
       const ids = strangers.map((k) => String(decodeKey(Buffer.from(k, 'hex'), integerKey)));
       const found = await sql<Array<{ id: unknown; recent: boolean }>>`
-        select ${pk} as id, ${recentExpr} as recent from ${table} where ${pk}::text = any(${ids}::text[])`;
+        select ${pk} as id, ${recentAfter(recentSince)} as recent from ${table} where ${pk}::text = any(${ids}::text[])`;
       for (const f of found) unscoped.set(sourceKey(encodePrimaryKey(f.id as bigint | string)), { id: String(f.id), recent: f.recent });
     }
 
