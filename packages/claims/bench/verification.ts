@@ -5,10 +5,10 @@
 // its own process on its own database. Target: ≥ 50,000 rows/s and ≥ 0.5 × the reads alone.
 import { createSql, migrate, migrationSet, setFlag, type Sql } from '@meridian/db';
 import { createSilentLogger } from '@meridian/logger';
-import { createTestDatabase, printBench, repoRoot, spawnTs, waitFor } from '@meridian/testing';
+import { createTestDatabase, printBench } from '@meridian/testing';
 import { createTopologyClient, type TopologyClient } from '@meridian/topology-client';
-import path from 'node:path';
 import { BucketType, claimsFlags, claimsMainMigrations, createClaims, encodePrimaryKey, runVerification, SourceType, SubjectType, uniqueClaimsFlag, verificationFlagName, type Claimable } from '../src';
+import { startTopologyProcess } from './topology-process';
 import { listRecordRange, VERIFICATION_BATCH_SIZE } from '../src/verification/verification-service';
 import { verificationSchema, vEmails, vModels, vUsers } from '../test/verification/verification-env';
 
@@ -79,19 +79,11 @@ async function main(): Promise<void> {
   const topo = createSql(topoDb.url, { max: 2 });
   await migrate(cell, migrationSet('main', [verificationSchema, claimsMainMigrations]));
   await migrate(topo, migrationSet('topology'));
-  const service = spawnTs(path.join(repoRoot, 'apps/topology-service/src/main.ts'), {
-    TOPOLOGY_DATABASE_URL: topoDb.url,
-    TOPOLOGY_PORT: '0',
-    TOPOLOGY_CELLS: '1,127.0.0.1:1,cell-1',
-    TOPOLOGY_CELL_CREDENTIALS: `1=${CREDENTIAL}`,
-    TOPOLOGY_ADMIN_TOKEN: 'bench-admin-token-xxxxxxxx',
-    TOPOLOGY_ROUTER_TOKEN: 'bench-router-token-xxxxxxx',
-    LOG_LEVEL: 'info',
-  });
+  const service = await startTopologyProcess(topoDb.url, CREDENTIAL);
   try {
     const seeded = await timed(() => seed(cell, topo));
     process.stderr.write(`seeded ${USERS} users + emails and ${USERS * 3} claims in ${seeded.seconds.toFixed(1)} s\n`);
-    const url = await waitFor(() => /"url":"(http:[^"]+)"/.exec(service.output())?.[1], { timeoutMs: 60_000, message: 'the topology service to listen' });
+    const url = service.url;
     const client = createTopologyClient({ baseUrl: url, credential: CREDENTIAL, cellId: 1 });
     await client.warmUp();
     await setFlag(cell, [uniqueClaimsFlag], uniqueClaimsFlag.name, true);
@@ -122,8 +114,7 @@ async function main(): Promise<void> {
       },
     });
   } finally {
-    service.child.kill('SIGTERM');
-    await service.exited;
+    await service.stop();
     await cell.end();
     await topo.end();
     await cellDb.drop();
