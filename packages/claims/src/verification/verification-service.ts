@@ -145,9 +145,11 @@ export async function verifyModel(claims: Claims, model: Claimable, options: Ver
     const unscoped = new Map<string, UnscopedRow>();
     const strangers = [...new Set(remote.map((r) => sourceKey(r.metadata!.source!.railsPrimaryKeyId)))].filter((k) => !local.has(k));
     if (model.scope && strangers.length > 0) {
+      // keyed lookups (the column's own type, so its index serves them)
       const ids = strangers.map((k) => String(decodeKey(Buffer.from(k, 'hex'), integerKey)));
       const found = await sql<Array<{ id: unknown; recent: boolean }>>`
-        select ${pk} as id, ${recentAfter(recentSince)} as recent from ${table} where ${pk}::text = any(${ids}::text[])`;
+        select ${pk} as id, ${recentAfter(recentSince)} as recent from ${table}
+        where ${integerKey ? sql`${pk} = any(${ids}::int8[])` : sql`${pk} = any(${ids}::text[])`}`;
       for (const f of found) unscoped.set(sourceKey(encodePrimaryKey(f.id as bigint | string)), { id: String(f.id), recent: f.recent });
     }
 
