@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '@meridian/config';
 import { MigrationHistoryError, UnknownFlagError } from '@meridian/db';
 import { UsageError, type CliIo } from './io';
+import { registerClaimsCommands } from './commands/claims';
 import { registerDbCommands } from './commands/db';
 import { registerFlagCommands } from './commands/flags';
 import { registerGeoCommands } from './commands/geo';
@@ -21,6 +22,7 @@ export function buildProgram(io: CliIo): Command {
   registerFlagCommands(program, io);
   registerStatusCommand(program, io);
   registerGeoCommands(program, io);
+  registerClaimsCommands(program, io);
   // Before any command touches a database: each one it needs must answer within CLI_TIMEOUT_MS,
   // or the command ends at once naming it (a host that accepts and never answers must not hang us).
   program.hook('preAction', async (_program, action) => {

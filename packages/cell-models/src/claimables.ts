@@ -7,6 +7,7 @@ export const userClaimable: Claimable = defineClaimable({
   table: 'users',
   attributes: { id: { bucket: BucketType.USER_IDS }, username: { bucket: BucketType.USERNAMES } },
   subject: { type: SubjectType.USER, key: 'id' },
+  changedAt: 'updated_at',
   associations: [
     { model: () => emailClaimable, foreignKey: 'user_id' },
     { model: () => keyClaimable, foreignKey: 'user_id' },
@@ -16,24 +17,29 @@ export const userClaimable: Claimable = defineClaimable({
 
 export const emailClaimable: Claimable = defineClaimable({
   table: 'emails',
+  changedAt: 'updated_at',
   attributes: { email: { bucket: BucketType.EMAILS } },
   subject: { type: SubjectType.USER, key: 'user_id' },
 });
 
 export const keyClaimable: Claimable = defineClaimable({
   table: 'keys',
+  changedAt: 'updated_at',
   attributes: { fingerprint: { bucket: BucketType.SSH_KEY_FINGERPRINTS } },
   subject: { type: SubjectType.USER, key: 'user_id' },
 });
 
 export const gpgKeyClaimable: Claimable = defineClaimable({
   table: 'gpg_keys',
+  changedAt: 'updated_at',
   attributes: { fingerprint: { bucket: BucketType.GPG_KEY_FINGERPRINTS } },
   subject: { type: SubjectType.USER, key: 'user_id' },
 });
 
 export const organizationClaimable: Claimable = defineClaimable({
   table: 'organizations',
+  changedAt: 'updated_at',
+  verificationName: 'organizations_organization',
   attributes: { id: { bucket: BucketType.ORGANIZATION_IDS }, path: { bucket: BucketType.ORGANIZATION_PATH } },
   subject: { type: SubjectType.ORGANIZATION, key: 'id' },
   associations: [
@@ -44,6 +50,7 @@ export const organizationClaimable: Claimable = defineClaimable({
 
 export const namespaceClaimable: Claimable = defineClaimable({
   table: 'namespaces',
+  changedAt: 'updated_at',
   attributes: { id: { bucket: BucketType.NAMESPACE_IDS } },
   subject: { type: SubjectType.NAMESPACE, key: 'id' },
   associations: [
@@ -54,6 +61,7 @@ export const namespaceClaimable: Claimable = defineClaimable({
 
 export const projectClaimable: Claimable = defineClaimable({
   table: 'projects',
+  changedAt: 'updated_at',
   attributes: { id: { bucket: BucketType.PROJECT_IDS } },
   subject: { type: SubjectType.PROJECT, key: 'id' },
   associations: [{ model: () => serviceDeskSettingClaimable, foreignKey: 'project_id' }],
@@ -62,6 +70,7 @@ export const projectClaimable: Claimable = defineClaimable({
 /** Only top-level paths are routing keys (`group`, not `group/sub`). */
 export const routeClaimable: Claimable = defineClaimable({
   table: 'routes',
+  changedAt: 'updated_at',
   attributes: { path: { bucket: BucketType.ROUTES, if: (row) => !String(row.path).includes('/') } },
   subject: { type: SubjectType.NAMESPACE, key: 'namespace_id' },
   scope: "strpos(path, '/') = 0",
@@ -69,12 +78,14 @@ export const routeClaimable: Claimable = defineClaimable({
 
 export const redirectRouteClaimable: Claimable = defineClaimable({
   table: 'redirect_routes',
+  changedAt: 'updated_at',
   attributes: { path: { bucket: BucketType.REDIRECT_ROUTES } },
   subject: { type: SubjectType.NAMESPACE, key: 'namespace_id' },
 });
 
 export const serviceDeskSettingClaimable: Claimable = defineClaimable({
   table: 'service_desk_settings',
+  changedAt: 'updated_at',
   primaryKey: 'project_id',
   attributes: { custom_email: { bucket: BucketType.SERVICE_DESK_CUSTOM_EMAILS } },
   subject: { type: SubjectType.PROJECT, key: 'project_id' },

@@ -118,4 +118,34 @@ export const cellModelMigrations: Migration[] = [
         created_at timestamptz not null default now()
       );`,
   },
+  {
+    // Claims verification leaves rows changed in the last hour alone: every claimable table gets
+    // an updated_at that a trigger keeps current on every update.
+    name: 'cell-models/0003_claimable_updated_at',
+    sql: `
+      create function cell_models_touch_updated_at() returns trigger language plpgsql as $$
+      begin
+        new.updated_at := now();
+        return new;
+      end $$;
+      alter table organizations add column updated_at timestamptz not null default now();
+      alter table namespaces add column updated_at timestamptz not null default now();
+      alter table projects add column updated_at timestamptz not null default now();
+      alter table emails add column updated_at timestamptz not null default now();
+      alter table keys add column updated_at timestamptz not null default now();
+      alter table gpg_keys add column updated_at timestamptz not null default now();
+      alter table routes add column updated_at timestamptz not null default now();
+      alter table redirect_routes add column updated_at timestamptz not null default now();
+      alter table service_desk_settings add column updated_at timestamptz not null default now();
+      create trigger organizations_touch before update on organizations for each row execute function cell_models_touch_updated_at();
+      create trigger namespaces_touch before update on namespaces for each row execute function cell_models_touch_updated_at();
+      create trigger projects_touch before update on projects for each row execute function cell_models_touch_updated_at();
+      create trigger users_touch before update on users for each row execute function cell_models_touch_updated_at();
+      create trigger emails_touch before update on emails for each row execute function cell_models_touch_updated_at();
+      create trigger keys_touch before update on keys for each row execute function cell_models_touch_updated_at();
+      create trigger gpg_keys_touch before update on gpg_keys for each row execute function cell_models_touch_updated_at();
+      create trigger routes_touch before update on routes for each row execute function cell_models_touch_updated_at();
+      create trigger redirect_routes_touch before update on redirect_routes for each row execute function cell_models_touch_updated_at();
+      create trigger service_desk_settings_touch before update on service_desk_settings for each row execute function cell_models_touch_updated_at();`,
+  },
 ];

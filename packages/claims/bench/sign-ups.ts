@@ -4,9 +4,9 @@
 // Target: claims-on ≥ 0.5 × claims-off sign-ups/s, p99 added ≤ 20 ms (on a quiet machine).
 import { createSql, migrate, migrationSet, setFlag } from '@meridian/db';
 import { createSilentLogger } from '@meridian/logger';
-import { createTestDatabase, percentile, printBench, repoRoot, spawnTs, waitFor } from '@meridian/testing';
+import { createTestDatabase, percentile, printBench } from '@meridian/testing';
 import { createTopologyClient } from '@meridian/topology-client';
-import path from 'node:path';
+import { startTopologyProcess } from './topology-process';
 import { claimsMainMigrations, createClaims, topologyMigrationSet, uniqueClaimsFlag, withClaims } from '../src';
 import { emails, models, schema, users } from '../test/fixtures';
 
@@ -23,17 +23,9 @@ async function main(): Promise<void> {
   await migrate(cell, migrationSet('main', [schema, claimsMainMigrations]));
   await migrate(topoSql, topologyMigrationSet());
   await topoSql.end();
-  const service = spawnTs(path.join(repoRoot, 'apps/topology-service/src/main.ts'), {
-    TOPOLOGY_DATABASE_URL: topoDb.url,
-    TOPOLOGY_PORT: '0',
-    TOPOLOGY_CELLS: '1,127.0.0.1:1,cell-1',
-    TOPOLOGY_CELL_CREDENTIALS: `1=${CREDENTIAL}`,
-    TOPOLOGY_ADMIN_TOKEN: 'bench-admin-token-xxxxxxxx',
-    TOPOLOGY_ROUTER_TOKEN: 'bench-router-token-xxxxxxx',
-    LOG_LEVEL: 'info',
-  });
+  const service = await startTopologyProcess(topoDb.url, CREDENTIAL);
   try {
-    const url = await waitFor(() => /"url":"(http:[^"]+)"/.exec(service.output())?.[1], { timeoutMs: 60_000, message: 'the topology service to listen' });
+    const url = service.url;
     const client = createTopologyClient({ baseUrl: url, credential: CREDENTIAL, cellId: 1, interceptors: process.env.BENCH_DEBUG ? [(next) => async (req) => { const t = Date.now(); try { return await next(req); } catch (e) { process.stderr.write(`ERR ${req.method.name} ${Date.now() - t} ms ${String(e)}\n`); throw e; } }] : [] });
     await client.warmUp();
     // warm the service (its pool opens connections lazily; each compiles claims_begin_update)
@@ -121,8 +113,7 @@ async function main(): Promise<void> {
       },
     });
   } finally {
-    service.child.kill('SIGTERM');
-    await service.exited;
+    await service.stop();
     await cell.end();
     await cellDb.drop();
     await topoDb.drop();

@@ -32,6 +32,10 @@ export interface ClaimableInput {
   sourceType?: number;
   /** the rows verification scans: a SQL condition on the table (`strpos(path, '/') = 0`) */
   scope?: string;
+  /** column holding when a row last changed: verification leaves rows changed in the last hour alone */
+  changedAt?: string;
+  /** upstream model name in the verification flag `cells_claims_verification_worker_<name>` (default: the table without its trailing s) */
+  verificationName?: string;
   /** models whose rows belong to this one and go with it (a user's emails), by foreign key */
   associations?: ReadonlyArray<{ model: () => Claimable; foreignKey: string }>;
 }
@@ -45,6 +49,8 @@ export interface Claimable {
   readonly subject: ClaimableInput['subject'];
   readonly sourceType: number;
   readonly scope: string | undefined;
+  readonly changedAt: string | undefined;
+  readonly verificationName: string;
   readonly associations: NonNullable<ClaimableInput['associations']>;
   /** the claim of one attribute of a row, or undefined when blank or outside the condition */
   claimOf(row: Row, attribute: string): ClaimMetadata | undefined;
@@ -79,6 +85,8 @@ export function defineClaimable(input: ClaimableInput): Claimable {
     throw new ClaimableDefinitionError(`no Source.Type RAILS_TABLE_${table.toUpperCase()} for table "${table}": give sourceType`);
   }
   if (!isKnownSubjectType(input.subject.type)) throw new ClaimableDefinitionError(`${table}: subject type ${input.subject.type} is unknown`);
+  if (input.changedAt !== undefined && !IDENT.test(input.changedAt)) throw new ClaimableDefinitionError(`${table}: changedAt "${input.changedAt}" is not a plain identifier`);
+  if (input.verificationName !== undefined && !IDENT.test(input.verificationName)) throw new ClaimableDefinitionError(`${table}: verificationName "${input.verificationName}" is not a plain identifier`);
   const entries = Object.entries(input.attributes);
   if (entries.length === 0) throw new ClaimableDefinitionError(`${table}: declare at least one claimed attribute`);
   const byBucket = new Map<number, string>();
@@ -99,6 +107,8 @@ export function defineClaimable(input: ClaimableInput): Claimable {
     subject: input.subject,
     sourceType,
     scope: input.scope,
+    changedAt: input.changedAt,
+    verificationName: input.verificationName ?? table.replace(/s$/, ''),
     associations: input.associations ?? [],
     claimOf(row, column) {
       const attribute = input.attributes[column];

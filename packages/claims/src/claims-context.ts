@@ -3,6 +3,7 @@ import type { Logger } from '@meridian/logger';
 import type { QueueSet } from '@meridian/queue';
 import type { TopologyClient } from '@meridian/topology-client';
 import type { Claimable, ClaimedAttribute } from './claimable';
+import { verificationFlags } from './verification/verification-run';
 
 /** The global switch (upstream `cells_unique_claims`): off means no Topology Service call at all. */
 export const uniqueClaimsFlag: FlagDefinition = {
@@ -47,6 +48,7 @@ export function claimsFlags(models: readonly Claimable[]): FlagDefinition[] {
   return [
     uniqueClaimsFlag,
     ...[...names].sort().map((name) => ({ name, description: `roll out claims of the attributes flagged ${name}`, defaultEnabled: false })),
+    ...verificationFlags(models),
   ];
 }
 

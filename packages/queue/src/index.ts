@@ -14,7 +14,7 @@ export { registerProcessor, type ProcessorRegistration, type ProcessFn, type Job
 export { createQueueSet, InvalidPayloadError, type QueueSet } from './queues';
 export { startWorkerPool, type WorkerPool, type WorkerPoolOptions } from './workers';
 export { applyGlobalConcurrency } from './global-concurrency';
-export { defineSchedule, syncSchedulers, type ScheduleDefinition, type SchedulerSyncResult } from './schedules';
+export { defineSchedule, syncSchedulers, nextCronTime, type ScheduleDefinition, type SchedulerSyncResult } from './schedules';
 export { scheduleWithin, randomDelayWithin, type Random } from './schedule-within';
 export { onShutdownSignals } from './shutdown';
 export { createOutageReporter, isConnectionError, type OutageReporter } from './outage-reporter';

@@ -1,4 +1,4 @@
-import type { Queue } from 'bullmq';
+import { getNextMillis, type Queue } from 'bullmq';
 import type { JobDefinition, PayloadOf } from './catalog';
 
 /**
@@ -20,6 +20,13 @@ export function defineSchedule<D extends JobDefinition>(schedule: ScheduleDefini
   }
   if (!/^[a-z0-9][a-z0-9_.-]*$/.test(schedule.id)) throw new Error(`schedule id "${schedule.id}" is not a stable slug`);
   return schedule as unknown as ScheduleDefinition;
+}
+
+/** When a cron pattern (UTC, as the scheduler evaluates it) next fires after `from`. */
+export function nextCronTime(pattern: string, from: Date): Date {
+  const next = getNextMillis(from.getTime(), { pattern, tz: 'UTC' });
+  if (next === undefined) throw new Error(`cron pattern "${pattern}" never fires`);
+  return new Date(next);
 }
 
 export interface SchedulerSyncResult {

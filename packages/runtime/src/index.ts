@@ -2,7 +2,7 @@ export { siteCatalog, siteSchedules, siteFlags, siteMigrationSet, siteQueues } f
 export { siteProcessors, siteRouters, registerSiteMetrics } from './site-features';
 export { openSiteResources, siteDatabases, moduleContext, type SiteResources, type SiteDatabases, type OpenSiteOptions } from './site-resources';
 export { siteModules, siteReplicators, geoModule } from './site-modules';
-export { claimsModule } from './modules/claims-module';
+export { claimsModule, openClaims } from './modules/claims-module';
 export { defineFeatureModule, type FeatureModule, type SiteBase, type SiteRoute } from './feature-module';
 export { heartbeatJob } from './core-jobs';
 export { migrateSite } from './migrate-site';

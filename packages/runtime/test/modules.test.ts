@@ -74,4 +74,16 @@ describe('the claims module', () => {
     expect(siteSchedules(loadConfig({})).find((s) => s.id === 'claims-lease-recovery')?.pattern).toBe('* * * * *');
     expect(siteMigrationSet('main').migrations.map((m) => m.name)).toContain('claims/0001_outstanding_leases');
   });
+
+  it('declares the weekly verification: its jobs, a flag per model, the cron from the configuration', () => {
+    expect(siteCatalog().map((d) => d.queue)).toEqual(expect.arrayContaining(['claims.verification', 'claims.verification_schedule', 'claims.verification_schedule_within']));
+    const flags = siteFlags().map((f) => f.name);
+    for (const model of ['user', 'organizations_organization', 'project', 'namespace', 'key', 'email', 'gpg_key', 'redirect_route', 'route', 'service_desk_setting']) {
+      expect(flags).toContain(`cells_claims_verification_worker_${model}`);
+    }
+    expect(siteSchedules(loadConfig({})).find((s) => s.id === 'claims-verification-weekly')?.pattern).toBe('0 0 * * 6');
+    expect(siteSchedules(loadConfig({ CLAIMS_VERIFICATION_CRON: '30 2 * * 0' })).find((s) => s.id === 'claims-verification-weekly')?.pattern).toBe('30 2 * * 0');
+    expect(() => loadConfig({ CLAIMS_VERIFICATION_CRON: 'every saturday' })).toThrow('CLAIMS_VERIFICATION_CRON');
+    expect(siteMigrationSet('main').migrations.map((m) => m.name)).toEqual(expect.arrayContaining(['claims/0002_verification', 'cell-models/0003_claimable_updated_at']));
+  });
 });

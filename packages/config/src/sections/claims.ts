@@ -21,4 +21,13 @@ export const claimsConfigSection = z.object({
   TOPOLOGY_BREAKER_OPEN_MS: integer(100, 3_600_000).default(10_000),
   /** how long a read of the `cells_unique_claims` flag is reused */
   CLAIMS_FLAG_CACHE_MS: integer(0, 60_000).default(1_000),
+  /** weekly claims verification: cron (UTC) of the window's start (upstream Saturday 00:00) */
+  CLAIMS_VERIFICATION_CRON: z
+    .string()
+    .regex(/^\S+( \S+){4,5}$/, 'must be a cron pattern of 5 or 6 fields')
+    .default('0 0 * * 6'),
+  /** the verification starts at a uniformly random moment this long after the cron (upstream 23 h 59 min) */
+  CLAIMS_VERIFICATION_WINDOW_MS: integer(60_000, 7 * 24 * 3_600_000).default((23 * 60 + 59) * 60_000),
+  /** time budget of one verification job before it re-enqueues itself (upstream 4 min 30 s) */
+  CLAIMS_VERIFICATION_BUDGET_MS: integer(1_000, 3_600_000).default(270_000),
 });
