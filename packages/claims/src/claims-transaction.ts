@@ -1,4 +1,4 @@
-import { transactionScope, withTransaction, type Db, type TransactionScope, type TransactionSql } from '@meridian/db';
+import { exactlyOne, transactionScope, withTransaction, type Db, type TransactionScope, type TransactionSql } from '@meridian/db';
 import { AlreadyClaimedError, TopologyError } from '@meridian/topology-client';
 import { bulkClaimsJob } from './bulk-claims-job';
 import { keyString, type ClaimKey } from './claim-key';
@@ -42,11 +42,6 @@ export interface ClaimsWriter {
 
 const param = (value: unknown): unknown => (typeof value === 'bigint' ? value.toString() : value);
 const params = (values: Row): Record<string, unknown> => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, param(v)]));
-
-function exactlyOneRow(rows: readonly Row[], what: string): Row {
-  if (rows.length !== 1) throw new Error(`expected exactly one ${what} row, got ${rows.length}`);
-  return rows[0]!;
-}
 
 function collectorFor(claims: Claims, scope: TransactionScope): Collector {
   return scope.state(claims, () => {
@@ -155,16 +150,16 @@ function makeWriter(claims: Claims, tx: TransactionSql, scope: TransactionScope)
   return {
     tx,
     async insert(model, values) {
-      const row = exactlyOneRow(await tx<Row[]>`insert into ${tx(model.table)} ${tx(params(values))} returning *`, model.table);
+      const row = exactlyOne(await tx<Row[]>`insert into ${tx(model.table)} ${tx(params(values))} returning *`, model.table);
       for (const claim of await claimed(model, row)) add(collector, 'create', model, claim);
       return row;
     },
     async update(model, id, values) {
-      const before = exactlyOneRow(
+      const before = exactlyOne(
         await tx<Row[]>`select * from ${tx(model.table)} where ${tx(model.primaryKey)} = ${param(id) as string} for update`,
         model.table,
       );
-      const after = exactlyOneRow(
+      const after = exactlyOne(
         await tx<Row[]>`update ${tx(model.table)} set ${tx(params(values))} where ${tx(model.primaryKey)} = ${param(id) as string} returning *`,
         model.table,
       );
