@@ -2,6 +2,7 @@
 // package's jest suite through turbo, then one summary line over all suites.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { leftovers, snapshot, type Snapshot } from './test-leftovers';
 import { root, runWithServices } from './with-services';
 
 interface JestSummary {
@@ -39,11 +40,30 @@ function resultFiles(): string[] {
 async function main(): Promise<number> {
   for (const stale of resultFiles()) rmSync(stale);
   const turbo = path.join(root, 'node_modules', '.bin', 'turbo');
+  // a filtered run (turbo --filter) tests fewer packages on purpose; a full run must count them all
+  const filtered = process.argv.slice(2).some((arg) => arg.startsWith('--filter') || arg.startsWith('-F'));
+  let before: Snapshot | undefined;
   const code = await runWithServices('test', turbo, [
     'run', 'check:generated', 'typecheck', 'lint', 'test', '--concurrency=2', '--output-logs=new-only',
     // every package runs even after one fails, so one run shows every failure
     '--continue', ...process.argv.slice(2),
-  ]);
+  ], {}, {
+    before: async (urls) => {
+      before = await snapshot(urls, root, packageDirs());
+    },
+    // tests leave nothing behind: what is new after the run is named, and fails a full run in CI
+    // (elsewhere other runs may share these servers, so it only warns)
+    after: async (urls, exit) => {
+      if (!before) return exit;
+      const found = leftovers(before, await snapshot(urls, root, packageDirs()));
+      if (found.length === 0) {
+        process.stdout.write('leftovers: none (no new database, Redis key or .meridian entry)\n');
+        return exit;
+      }
+      for (const line of found) process.stderr.write(`leftovers: ${line}\n`);
+      return process.env.CI && !filtered && exit === 0 ? 1 : exit;
+    },
+  });
   let passed = 0;
   let failed = 0;
   let skipped = 0;
@@ -65,8 +85,6 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${suites} test suites in ${counted.length} packages${broken ? ` (${broken} could not run)` : ''}\n`);
   // a suite that could not run counts as failed: the closing line must never read 0 failed then
   process.stdout.write(`${passed} passed, ${failed + broken} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
-  // a filtered run (turbo --filter) tests fewer packages on purpose; a full run must count them all
-  const filtered = process.argv.slice(2).some((arg) => arg.startsWith('--filter') || arg.startsWith('-F'));
   if (missing.length > 0 && code === 0 && !filtered) {
     process.stderr.write(`no test results from: ${missing.join(', ')}\n`);
     return 1;

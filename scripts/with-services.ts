@@ -4,8 +4,19 @@ import { ensureServices, NoServiceError } from '@meridian/dev-services';
 
 export const root = path.resolve(__dirname, '..');
 
+export interface ServiceUrls {
+  redisUrl: string;
+  postgresUrl: string;
+}
+
+/** Called with the servers' URLs before the command starts and after it ended (servers still up). */
+export interface AroundCommand {
+  before?(urls: ServiceUrls): Promise<void>;
+  after?(urls: ServiceUrls, code: number): Promise<number>;
+}
+
 /** Runs `command` with REDIS_URL/DATABASE_URL pointing at servers found or started for it. */
-export async function runWithServices(label: string, command: string, args: string[], extraEnv: Record<string, string> = {}): Promise<number> {
+export async function runWithServices(label: string, command: string, args: string[], extraEnv: Record<string, string> = {}, around: AroundCommand = {}): Promise<number> {
   let services;
   try {
     services = await ensureServices({ env: process.env, dataDir: path.join(root, '.meridian', label) });
@@ -18,7 +29,8 @@ export async function runWithServices(label: string, command: string, args: stri
   }
   for (const note of services.notes) process.stdout.write(`${label}: ${note}\n`);
   try {
-    return await new Promise<number>((resolve) => {
+    await around.before?.(services);
+    const code = await new Promise<number>((resolve) => {
       const child = spawn(command, args, {
         cwd: root,
         stdio: 'inherit',
@@ -29,6 +41,7 @@ export async function runWithServices(label: string, command: string, args: stri
       process.on('SIGTERM', forward);
       child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
     });
+    return around.after ? await around.after(services, code) : code;
   } finally {
     await services.stop();
   }

@@ -4,7 +4,7 @@ import { StringValueSchema } from '@bufbuild/protobuf/wkt';
 import { createClient, type Client, type Interceptor, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import { encodePrimaryKey, topologyMigrationSet } from '@meridian/claims/rules';
-import { createSql, migrate, type Sql } from '@meridian/db';
+import { createSql, migrationTemplate, type Sql } from '@meridian/db';
 import { createLogger } from '@meridian/logger';
 import { ClaimService, ClassifyService } from '@meridian/proto';
 import { createTestDatabase, type TestDatabase } from '@meridian/testing';
@@ -42,9 +42,8 @@ export function bearer(token: string | undefined): Interceptor {
 }
 
 export async function startHarness(options: { listRecordsPageSize?: number; limits?: Partial<ServerLimits> } = {}): Promise<Harness> {
-  const db: TestDatabase = await createTestDatabase('topo');
+  const db: TestDatabase = await createTestDatabase('topo', { template: migrationTemplate(topologyMigrationSet()) });
   const sql = createSql(db.url, { max: 20 });
-  await migrate(sql, topologyMigrationSet());
   let logText = '';
   const destination = new Writable({
     write(chunk: Buffer, _enc, cb) {

@@ -1,6 +1,6 @@
 import { siteMigrationSet } from '@meridian/runtime';
 import { createQueueSet, createRedisConnection } from '@meridian/queue';
-import { createSql, migrate, type Sql } from '@meridian/db';
+import { createSql, migrationTemplate, type Sql } from '@meridian/db';
 import { createTestDatabase, createTestPrefix, spawnTs, testRedisUrl, waitFor, type SpawnedTs, type TestDatabase } from '@meridian/testing';
 import type { Redis } from 'ioredis';
 import { RESULTS_TABLE, sleepJob } from './fixtures/test-jobs';
@@ -34,9 +34,8 @@ describe('worker processes', () => {
   };
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase('mworker', { template: migrationTemplate(siteMigrationSet('main')) });
     sql = createSql(db.url, { max: 2 });
-    await migrate(sql, siteMigrationSet('main'));
     await sql.unsafe(RESULTS_TABLE);
     redis = await createRedisConnection(testRedisUrl(), 'producer');
   });

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { composeMigrations, createSql, migrate, type Sql } from '@meridian/db';
+import { composeMigrations, createSql, migrationTemplate, type Sql } from '@meridian/db';
 import { createFilesystemStorage } from '@meridian/storage';
 import { createTestDatabase, type TestDatabase } from '@meridian/testing';
 import { cellModelMigrations, createOrganization, createPackage, createPackageFile, createProject, upsertHelmMetadataCache } from '../src';
@@ -12,9 +12,8 @@ describe('cell model writers', () => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'meridian-cells-'));
   const storage = createFilesystemStorage(root);
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase('mcells', { template: migrationTemplate(composeMigrations('main', cellModelMigrations)) });
     sql = createSql(db.url, { max: 2 });
-    await migrate(sql, composeMigrations('main', cellModelMigrations));
   });
   afterAll(async () => {
     await sql.end();

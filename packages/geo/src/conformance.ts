@@ -2,7 +2,7 @@
 //   describeReplicatorConformance(myReplicator, { modelMigrations, insertRow, updateRow })
 // It proves that the definition yields working tables, outbox triggers, registries, counters and
 // selective-sync scope against a real PostgreSQL database.
-import { composeMigrations, createSql, migrate, type Migration, type Sql } from '@meridian/db';
+import { composeMigrations, createSql, migrationTemplate, type Migration, type Sql } from '@meridian/db';
 import { createTestDatabase, type TestDatabase } from '@meridian/testing';
 import { registryStore } from './registry/registry-store';
 import { derive, defineReplicator, type ReplicatorDefinition } from './replicator';
@@ -28,12 +28,11 @@ export function describeReplicatorConformance(definition: ReplicatorDefinition, 
     const d = derive(definition);
 
     beforeAll(async () => {
-      mainDb = await createTestDatabase('mconf');
-      trackingDb = await createTestDatabase('mconft');
+      // cloned from migrated templates: each replicator's conformance file migrates once per run
+      mainDb = await createTestDatabase('mconf', { template: migrationTemplate(composeMigrations('main', options.modelMigrations, geoMainMigrations([definition]))) });
+      trackingDb = await createTestDatabase('mconft', { template: migrationTemplate(composeMigrations('geo_tracking', geoTrackingMigrations([definition]))) });
       main = createSql(mainDb.url, { max: 2 });
       tracking = createSql(trackingDb.url, { max: 2 });
-      await migrate(main, composeMigrations('main', options.modelMigrations, geoMainMigrations([definition])));
-      await migrate(tracking, composeMigrations('geo_tracking', geoTrackingMigrations([definition])));
     });
     afterAll(async () => {
       await Promise.all([main.end(), tracking.end()]);

@@ -1,6 +1,6 @@
 import { emptyCounts } from '@meridian/claims';
 import { loadConfig } from '@meridian/config';
-import { createSql, migrate } from '@meridian/db';
+import { createSql, migrationTemplate } from '@meridian/db';
 import { createSilentLogger } from '@meridian/logger';
 import { createTestDatabase, type TestDatabase } from '@meridian/testing';
 import { Registry } from 'prom-client';
@@ -11,14 +11,13 @@ import { claimsModule, openClaims, siteMigrationSet, type SiteBase } from '../sr
 
 let db: TestDatabase;
 beforeAll(async () => {
-  db = await createTestDatabase('claims_metrics');
+  db = await createTestDatabase('claims_metrics', { template: migrationTemplate(siteMigrationSet('main')) });
 });
 afterAll(async () => db?.drop());
 
 test('meridian_claims_verification_drift_total sums recorded passes and the pass in progress, by model and kind', async () => {
   const sql = createSql(db.url, { max: 2 });
   try {
-    await migrate(sql, siteMigrationSet('main'));
     const pass = emptyCounts();
     pass.drift.missing_in_service = 3;
     pass.drift.changed_value = 1;

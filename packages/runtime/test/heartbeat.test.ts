@@ -1,5 +1,5 @@
 import { loadConfig } from '@meridian/config';
-import { createSql, migrate, type Sql } from '@meridian/db';
+import { createSql, migrationTemplate, type Sql } from '@meridian/db';
 import { createLogger } from '@meridian/logger';
 import { createRedisConnection, startWorkerPool } from '@meridian/queue';
 import { createTestDatabase, createTestPrefix, testRedisUrl, waitFor, type TestDatabase } from '@meridian/testing';
@@ -14,10 +14,9 @@ describe('site runtime', () => {
   });
 
   async function migrated(kind: 'main' | 'geo_tracking'): Promise<{ db: TestDatabase; sql: Sql }> {
-    const db = await createTestDatabase();
+    const db = await createTestDatabase('mbeat', { template: migrationTemplate(siteMigrationSet(kind)) });
     dbs.push(db);
     const sql = createSql(db.url, { max: 2 });
-    await migrate(sql, siteMigrationSet(kind));
     return { db, sql };
   }
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { loadConfig } from '@meridian/config';
-import { createSql, migrate, type Sql } from '@meridian/db';
+import { migrationTemplate } from '@meridian/db';
 import { createLogger } from '@meridian/logger';
 import { createRedisConnection, startWorkerPool } from '@meridian/queue';
 import { createTestDatabase, createTestPrefix, testRedisUrl, waitFor, type TestDatabase } from '@meridian/testing';
@@ -11,11 +11,9 @@ import { openSiteResources, registerGeoMetrics, siteMigrationSet, siteProcessors
 
 describe('temporary-file sweeper', () => {
   const dbs: TestDatabase[] = [];
-  const sqls: Sql[] = [];
   const { prefix, cleanup } = createTestPrefix();
   afterAll(async () => {
     await cleanup();
-    for (const sql of sqls) await sql.end();
     for (const db of dbs) await db.drop();
   });
 
@@ -27,14 +25,9 @@ describe('temporary-file sweeper', () => {
   });
 
   it.each(['primary', 'secondary'] as const)('on a %s, a worker removes only stale temporary files, logs and counts them', async (role) => {
-    const main = await createTestDatabase();
-    const tracking = await createTestDatabase();
+    const main = await createTestDatabase('msweep', { template: migrationTemplate(siteMigrationSet('main')) });
+    const tracking = await createTestDatabase('msweept', { template: migrationTemplate(siteMigrationSet('geo_tracking')) });
     dbs.push(main, tracking);
-    for (const [db, kind] of [[main, 'main'], [tracking, 'geo_tracking']] as const) {
-      const sql = createSql(db.url, { max: 1 });
-      sqls.push(sql);
-      await migrate(sql, siteMigrationSet(kind));
-    }
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-sweep-'));
     const config = loadConfig({
       SITE_ROLE: role,

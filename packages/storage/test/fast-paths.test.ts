@@ -147,7 +147,9 @@ describe('open', () => {
     await storage.write('blob', after);
     expect(opened.size).toBe(before.length);
     expect((await readAll(opened.stream())).equals(before)).toBe(true);
-    expect((await storage.open('blob'))!.size).toBe(after.length);
+    const reopened = (await storage.open('blob'))!;
+    expect(reopened.size).toBe(after.length);
+    await reopened.close();
   });
 
   it('streams no more than the size it reported when the file grows in place', async () => {

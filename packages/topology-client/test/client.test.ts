@@ -1,5 +1,5 @@
 import { Code, type Interceptor } from '@connectrpc/connect';
-import { createSql, migrate, type Sql } from '@meridian/db';
+import { createSql, migrationTemplate, type Sql } from '@meridian/db';
 import { createSilentLogger } from '@meridian/logger';
 import { createTestDatabase, waitFor, type TestDatabase } from '@meridian/testing';
 // by relative path, not as package dependencies: the service and @meridian/claims depend on this package
@@ -27,9 +27,8 @@ let server: TopologyServer;
 let url: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase('topoclient');
+  db = await createTestDatabase('topoclient', { template: migrationTemplate(topologyMigrationSet()) });
   sql = createSql(db.url, { max: 20 });
-  await migrate(sql, topologyMigrationSet());
   server = createTopologyServer({
     sql,
     logger: createSilentLogger(),

@@ -1,4 +1,4 @@
-import { createSql, migrate, migrationSet, setFlag, type Migration, type Sql } from '@meridian/db';
+import { createSql, migrationSet, migrationTemplate, setFlag, type Migration, type Sql } from '@meridian/db';
 import { createSilentLogger, type Logger } from '@meridian/logger';
 import type { QueueSet } from '@meridian/queue';
 import { createTestDatabase, type TestDatabase } from '@meridian/testing';
@@ -58,16 +58,15 @@ function recorder(calls: RecordedCall[], cellId: number): Interceptor {
 export async function startClaimsTestEnv(options: { schema: readonly Migration[]; cells?: number[] }): Promise<ClaimsTestEnv> {
   const cellIds = options.cells ?? [1];
   const databases: TestDatabase[] = [];
-  const topologyDb = await createTestDatabase('claims_topo');
+  // cloned from migrated templates: no migrations per file
+  const topologyDb = await createTestDatabase('claims_topo', { template: migrationTemplate(topologyMigrationSet()) });
   databases.push(topologyDb);
   const topologySql = createSql(topologyDb.url, { max: 10 });
-  await migrate(topologySql, topologyMigrationSet());
   const cells: Record<number, CellEnv> = {};
   for (const id of cellIds) {
-    const db = await createTestDatabase(`claims_cell${id}`);
+    const db = await createTestDatabase(`claims_cell${id}`, { template: migrationTemplate(migrationSet('main', [options.schema, claimsMainMigrations])) });
     databases.push(db);
     const sql = createSql(db.url, { max: 20 });
-    await migrate(sql, migrationSet('main', [options.schema, claimsMainMigrations]));
     // each cell hands out its own id range (upstream: sequence_ranges per cell), so ids never collide
     for (const { name } of await sql<{ name: string }[]>`select schemaname || '.' || sequencename as name from pg_sequences`) {
       await sql`select setval(${name}::regclass, ${id * 1_000_000_000}, false)`;

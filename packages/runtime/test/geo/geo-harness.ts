@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
 import { loadConfig } from '@meridian/config';
-import { createSql, migrate } from '@meridian/db';
+import { migrationTemplate } from '@meridian/db';
 import { derive, registryStore, type GeoSettings, type ReplicatorDefinition } from '@meridian/geo';
 import { createLogger } from '@meridian/logger';
 import { createRedisConnection, startWorkerPool, type WorkerPool } from '@meridian/queue';
@@ -40,13 +40,9 @@ export interface GeoHarness {
  * jobs are driven by calling them, so tests decide when the cursor or consistency runs.
  */
 export async function startGeoHarness(options: { geoSettings?: Partial<GeoSettings>; env?: Record<string, string> } = {}): Promise<GeoHarness> {
-  const mainDb = await createTestDatabase('mgeo');
-  const trackingDb = await createTestDatabase('mgeot');
-  for (const [db, kind] of [[mainDb, 'main'], [trackingDb, 'geo_tracking']] as const) {
-    const sql = createSql(db.url, { max: 1 });
-    await migrate(sql, siteMigrationSet(kind));
-    await sql.end();
-  }
+  // cloned from migrated templates: no migrations per file
+  const mainDb = await createTestDatabase('mgeo', { template: migrationTemplate(siteMigrationSet('main')) });
+  const trackingDb = await createTestDatabase('mgeot', { template: migrationTemplate(siteMigrationSet('geo_tracking')) });
   const primaryRoot = mkdtempSync(path.join(os.tmpdir(), 'meridian-primary-'));
   const secondaryRoot = mkdtempSync(path.join(os.tmpdir(), 'meridian-secondary-'));
   const prefix = createTestPrefix('mgeo');
