@@ -119,8 +119,11 @@ function afterSql(db: Db, sort: RegistrySort, direction: SortDirection, position
   if (sort === 'id') return db`and ${after}`;
   const column = db(sort);
   if (position.key === null || position.key === undefined) return db`and ${column} is null and ${after}`;
-  const beyond = direction === 'asc' ? db`${column} > ${position.key}::timestamptz` : db`${column} < ${position.key}::timestamptz`;
-  return db`and (${beyond} or (${column} = ${position.key}::timestamptz and ${after}) or ${column} is null)`;
+  // ::text first: a parameter PostgreSQL types as timestamptz is serialized by postgres.js through a
+  // JS Date, which would cut the key to milliseconds and repeat or skip rows at page boundaries
+  const key = db`${position.key}::text::timestamptz`;
+  const beyond = direction === 'asc' ? db`${column} > ${key}` : db`${column} < ${key}`;
+  return db`and (${beyond} or (${column} = ${key} and ${after}) or ${column} is null)`;
 }
 
 function orderSql(db: Db, sort: RegistrySort, direction: SortDirection) {
