@@ -2,7 +2,6 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import type { Sql } from '@meridian/db';
 import {
   BulkAction,
-  BulkOperationState,
   RegistryAction,
   RegistrySort,
   ReplicationState,

@@ -42,8 +42,7 @@ export function normalizeFilter(filter: RegistryFilter = {}): RegistryFilter {
   const keyword = filter.keyword?.trim();
   if (keyword) {
     if (keyword.length > MAX_KEYWORD_LENGTH) throw new AdminInputError(`filter.keyword: at most ${MAX_KEYWORD_LENGTH} characters`);
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000]/.test(keyword)) throw new AdminInputError('filter.keyword: must not contain NUL');
+    if (keyword.includes('\u0000')) throw new AdminInputError('filter.keyword: must not contain NUL');
     out.keyword = keyword;
   }
   return out;
