@@ -43,7 +43,7 @@ export function createSiteApi(options: SiteApiOptions): Express {
     }
   });
   app.use(BULL_BOARD_PATH, requireRole(auth), bullBoardRouter(queues, site.config.SITE_NAME));
-  app.use(registryAdminMiddleware(site.geo, auth));
+  app.use(registryAdminMiddleware(site.geo, auth, { metrics }));
   for (const { path, router } of [...siteRouters(site), ...(options.routers ?? [])]) app.use(path, router);
 
   app.use((_req, res) => {

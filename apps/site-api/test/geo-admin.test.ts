@@ -115,6 +115,13 @@ describe('registry admin API (secondary site API)', () => {
       expect(await sql`select count(*)::int as n from geo_registry_bulk_operations`).toEqual([{ n: 0 }]);
     });
 
+    it('counts answers by RPC and code on /metrics', async () => {
+      const body = await (await fetch(`${secondary.base}/metrics`)).text();
+      expect(body).toMatch(/^geo_registry_admin_requests_total\{rpc="ListRegistries",code="unauthenticated",site="secondary"\} [1-9]/m);
+      expect(body).toMatch(/^geo_registry_admin_requests_total\{rpc="UpdateRegistry",code="permission_denied",site="secondary"\} [1-9]/m);
+      expect(body).toMatch(/^geo_registry_admin_requests_total\{rpc="ListRegistries",code="ok",site="secondary"\} [1-9]/m);
+    });
+
     it('lets the admin token (Bearer or Basic) update', async () => {
       const [row] = await sql<{ id: string }[]>`select id::text from package_file_registry where state = 2 order by id limit 1`;
       for (const client of [admin(), adminClient(secondary.base, basic('admin', ADMIN))]) {
