@@ -1,3 +1,4 @@
+import type { Logger } from '@meridian/logger';
 import { registerProcessor, type JobContext, type ProcessorRegistration } from '@meridian/queue';
 import { requireTracking, type GeoContext } from '../geo-context';
 import { registryBulkUpdateJob } from './bulk-update-definition';
@@ -18,6 +19,8 @@ export interface BulkRunOptions {
   budgetMs?: number;
   /** called after every committed batch */
   onBatch?: (operation: BulkOperation) => Promise<void> | void;
+  /** default: the context's (the processor passes its job's, bound to the job id) */
+  logger?: Logger;
 }
 
 export interface BulkRunResult {
@@ -31,6 +34,7 @@ export interface BulkRunResult {
 /** Works through running bulk operations until none is left or the budget is spent. */
 export async function runBulkOperations(context: GeoContext, options: BulkRunOptions = {}): Promise<BulkRunResult> {
   const sql = requireTracking(context);
+  const logger = options.logger ?? context.logger;
   const deadline = Date.now() + (options.budgetMs ?? context.settings.runBudgetMs);
   const result: BulkRunResult = { batches: 0, finished: [], remaining: false };
   for (;;) {
@@ -44,7 +48,7 @@ export async function runBulkOperations(context: GeoContext, options: BulkRunOpt
     if (!definition) {
       const message = `this site no longer replicates ${operation.replicable}`;
       await failBulkOperation(sql, operation.id, message);
-      context.logger.warn({ operationId: operation.id.toString(), replicable: operation.replicable }, 'bulk registry operation failed: unknown replicable');
+      logger.warn({ operationId: operation.id.toString(), replicable: operation.replicable }, 'bulk registry operation failed: unknown replicable');
       continue;
     }
     const after = await runBulkBatch(sql, definition, operation.id, options.batchSize ?? DEFAULT_BULK_BATCH_SIZE);
@@ -52,7 +56,7 @@ export async function runBulkOperations(context: GeoContext, options: BulkRunOpt
     await options.onBatch?.(after);
     if (after.state !== 'running') {
       result.finished.push(after.id.toString());
-      context.logger.info(
+      logger.info(
         { operationId: after.id.toString(), replicable: after.replicable, action: after.action, examined: after.examined.toString(), updated: after.updated.toString() },
         'bulk registry operation finished',
       );
@@ -66,6 +70,7 @@ export function registryAdminProcessors(context: GeoContext, options: Omit<BulkR
     registerProcessor(registryBulkUpdateJob, async (_payload, { job, logger }: JobContext) => {
       const outcome = await runBulkOperations(context, {
         ...options,
+        logger,
         // Bull Board shows the job's progress: the operation it is on, in percent of its id range
         onBatch: async (operation) => {
           await job.updateProgress({ operation: operation.id.toString(), percent: operation.progressPercent, examined: operation.examined.toString(), updated: operation.updated.toString() });
