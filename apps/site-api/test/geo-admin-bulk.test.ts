@@ -1,5 +1,5 @@
 import type { Sql } from '@meridian/db';
-import { registryAdminProcessors, registryBulkUpdateJob, enqueueBulkRun, type BulkRunOptions } from '@meridian/geo';
+import { enqueueBulkRun, geoSchedules, registryAdminProcessors, registryBulkUpdateJob, runBulkBatch, type BulkRunOptions } from '@meridian/geo';
 import { createLogger } from '@meridian/logger';
 import { BulkAction, BulkOperationState, ReplicationState, type BulkOperation } from '@meridian/proto';
 import { createRedisConnection, startWorkerPool, type WorkerPool } from '@meridian/queue';
@@ -128,6 +128,28 @@ describe('BulkUpdateRegistries', () => {
     const done = await finished(id);
     expect([done.state, done.examined, done.updated, done.cursor]).toEqual([BulkOperationState.SUCCEEDED, BigInt(rows), BigInt(rows), BigInt(rows)]);
     expect(await sql`select verification_state, count(*)::int as n from package_file_registry group by 1`).toEqual([{ verification_state: 0, n: rows }]);
+  });
+
+  it('runs batches of one operation one at a time: concurrent runners never repeat a batch', async () => {
+    await sql`insert into package_file_registry (package_file_id, state) select g, 3 from generate_series(1, 300) g`;
+    const { operation } = await admin().bulkUpdateRegistries({ replicable: TYPE, action: BulkAction.RESYNC_ALL });
+    const definition = secondary.site.geo.replicators.find((r) => r.name === TYPE)!;
+    // four runners at once, each taking batches of 25 until the operation ends
+    const runner = async () => {
+      let batches = 0;
+      while ((await runBulkBatch(sql, definition, operation!.id, 25)).state === 'running') batches += 1;
+      return batches;
+    };
+    await Promise.all([runner(), runner(), runner(), runner()]);
+    const done = (await admin().getBulkOperation({ id: operation!.id })).operation!;
+    expect([done.state, done.examined, done.updated, done.cursor]).toEqual([BulkOperationState.SUCCEEDED, 300n, 300n, 300n]);
+  });
+
+  it('is queued again by the site schedule (every 10 s), so a lost job only delays it', () => {
+    const schedule = geoSchedules().find((s) => s.id === 'geo-registry-bulk-update');
+    expect([schedule?.job.queue, schedule?.every]).toEqual([registryBulkUpdateJob.queue, 10_000]);
+    expect(registryBulkUpdateJob.roles).toEqual(['secondary']);
+    expect(registryBulkUpdateJob.globalConcurrency).toBe(1);
   });
 
   it('includes only registries that existed when it was requested', async () => {
