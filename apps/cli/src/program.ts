@@ -26,6 +26,8 @@ export function buildProgram(io: CliIo): Command {
   // Before any command touches a database: each one it needs must answer within CLI_TIMEOUT_MS,
   // or the command ends at once naming it (a host that accepts and never answers must not hang us).
   program.hook('preAction', async (_program, action) => {
+    // `geo registries …` talk to the site API (its own timeout), never to a database
+    if (action.parent?.name() === 'registries') return;
     const config = loadConfig(io.env);
     let group: Command = action;
     while (group.parent && group.parent !== program) group = group.parent;
@@ -47,9 +49,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.err(program.helpInformation());
     return EXIT_USAGE;
   }
-  // The whole command is bounded too (three times CLI_TIMEOUT_MS), except a --watch, which has its own --timeout.
+  // The whole command is bounded too (three times CLI_TIMEOUT_MS), except a --watch and a waiting
+  // `geo registries … --all`, which have their own --timeout.
   let timer: NodeJS.Timeout | undefined;
-  const budgetMs = argv.includes('--watch') ? undefined : commandBudgetMs(io);
+  const budgetMs = argv.includes('--watch') || (argv.includes('registries') && argv.includes('--all')) ? undefined : commandBudgetMs(io);
   const deadline = new Promise<never>((_resolve, reject) => {
     if (budgetMs === undefined) return;
     timer = setTimeout(() => reject(new ServiceUnavailableError(`\`meridian ${argv.filter((a) => !a.startsWith('-')).join(' ')}\` did not finish within ${formatSeconds(budgetMs)}: a database answers too slowly (CLI_TIMEOUT_MS)`)), budgetMs);

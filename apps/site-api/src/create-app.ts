@@ -5,6 +5,7 @@ import { requireRole } from './auth';
 import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board';
 import { readiness, redisDependency, sqlDependency, type Dependency } from './health';
 import { createMetricsRegistry } from './metrics';
+import { registryAdminMiddleware } from './geo-admin/registry-admin-service';
 
 export interface SiteApiOptions {
   site: SiteResources;
@@ -42,6 +43,7 @@ export function createSiteApi(options: SiteApiOptions): Express {
     }
   });
   app.use(BULL_BOARD_PATH, requireRole(auth), bullBoardRouter(queues, site.config.SITE_NAME));
+  app.use(registryAdminMiddleware(site.geo, auth, { metrics }));
   for (const { path, router } of [...siteRouters(site), ...(options.routers ?? [])]) app.use(path, router);
 
   app.use((_req, res) => {

@@ -48,3 +48,4 @@ export { runVerification, type VerificationRunOptions, type VerificationRunResul
 export { verificationJob, verificationSchedules, verificationProcessors, DEFAULT_VERIFICATION_INTERVAL_MS } from './verification/verification-jobs';
 export { insertGeoEvents } from './events/geo-event-outbox';
 export { RETRY_DELAY_FUNCTION_SQL } from './schema/retry-delay';
+export * from './admin';

@@ -27,3 +27,5 @@ export type {
   GetCellsRequest as ClassifyGetCellsRequest,
   GetCellsResponse as ClassifyGetCellsResponse,
 } from './gen/classify/classify_service_pb';
+// Geo registry admin API (meridian.geo.v1), served by a secondary's site API
+export * from './gen/geo/v1/registries_pb';

@@ -6,6 +6,7 @@ import type { PrimaryStatus } from '@meridian/geo';
 import { siteReplicators } from '@meridian/runtime';
 import { printTable, UsageError, type CliIo } from '../io';
 import { watchGeoProgress } from '../geo-progress';
+import { registerGeoRegistriesCommands } from './geo-registries';
 
 interface Databases {
   config: Config;
@@ -76,7 +77,8 @@ function printPrimaryStatus(io: CliIo, config: Config, status: PrimaryStatus, js
 }
 
 export function registerGeoCommands(program: Command, io: CliIo): void {
-  const geo = program.command('geo').description('Geo replication: status, selective sync, laps, secondary sites');
+  const geo = program.command('geo').description('Geo replication: status, selective sync, laps, secondary sites, registries');
+  registerGeoRegistriesCommands(geo, io);
 
   geo
     .command('status')

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { defineJob, defineSchedule, type JobDefinition, type ScheduleDefinition } from '@meridian/queue';
 import { derive, type ReplicatorDefinition } from '../replicator';
 import { verificationJob } from '../verification/verification-jobs';
+import { registryBulkUpdateJob, registryBulkUpdateSchedule } from '../admin/bulk-update-definition';
 
 const once = { attempts: 1, removeOnComplete: { count: 50 }, removeOnFail: { count: 200 } };
 const empty = z.object({}).strict();
@@ -126,6 +127,7 @@ export function geoCatalog(replicators: readonly ReplicatorDefinition[], retenti
     syncTimeoutJob,
     statusReportJob,
     eventPruneJob,
+    registryBulkUpdateJob,
     ...replicators.map((r) => syncJob(r, retention)),
     ...replicators.map(verificationJob),
   ];
@@ -155,5 +157,6 @@ export function geoSchedules(cadence: GeoCadence = DEFAULT_GEO_CADENCE): Schedul
     defineSchedule({ id: 'geo-sync-timeout', job: syncTimeoutJob, data: {}, every: cadence.syncTimeoutCheckMs }),
     defineSchedule({ id: 'geo-status-report', job: statusReportJob, data: {}, every: cadence.statusReportMs }),
     defineSchedule({ id: 'geo-event-prune', job: eventPruneJob, data: {}, pattern: '*/5 * * * *' }),
+    registryBulkUpdateSchedule(),
   ];
 }

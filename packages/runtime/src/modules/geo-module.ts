@@ -7,6 +7,7 @@ import {
   geoProcessors,
   geoSchedules,
   geoTrackingMigrations,
+  registryAdminProcessors,
   replicationFlag,
   verificationFlag,
   verificationSchedules,
@@ -96,7 +97,7 @@ export function createGeoModule(replicators: readonly ReplicatorDefinition[]): F
         capacityOverrides: config.QUEUE_GLOBAL_CONCURRENCY,
       };
     },
-    processors: (context) => geoProcessors(context),
+    processors: (context) => (context.role === 'secondary' ? [...geoProcessors(context), ...registryAdminProcessors(context)] : geoProcessors(context)),
     routes(context) {
       const secret = context.secret;
       if (context.role !== 'primary' || !secret) return [];

@@ -23,6 +23,7 @@ const RELEASED = {
     'geo/package_file/0002_sync_job_id',
     'geo/packages_helm_metadata_cache/0002_sync_job_id',
     'geo/0002_unknown_events',
+    'geo/0003_registry_bulk_operations',
   ],
 };
 
