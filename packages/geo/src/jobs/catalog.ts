@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { defineJob, defineSchedule, type JobDefinition, type ScheduleDefinition } from '@meridian/queue';
 import { derive, type ReplicatorDefinition } from '../replicator';
 import { verificationJob } from '../verification/verification-jobs';
+import { secondaryVerificationJob } from '../secondary-verification/secondary-verification-jobs';
 
 const once = { attempts: 1, removeOnComplete: { count: 50 }, removeOnFail: { count: 200 } };
 const empty = z.object({}).strict();
@@ -128,6 +129,7 @@ export function geoCatalog(replicators: readonly ReplicatorDefinition[], retenti
     eventPruneJob,
     ...replicators.map((r) => syncJob(r, retention)),
     ...replicators.map(verificationJob),
+    ...replicators.map(secondaryVerificationJob),
   ];
 }
 

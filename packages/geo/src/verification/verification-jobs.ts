@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineJob, defineSchedule, registerProcessor, type JobDefinition, type ProcessorRegistration, type ScheduleDefinition } from '@meridian/queue';
-import type { GeoContext } from '../geo-context';
+import type { PrimaryGeoContext } from '../geo-context';
 import { derive, type ReplicatorDefinition } from '../replicator';
 import { runVerification } from './run-verification';
 
@@ -23,7 +23,7 @@ export function verificationSchedules(replicators: readonly ReplicatorDefinition
   return replicators.map((r) => defineSchedule({ id: `geo-verification-${r.name.replace(/_/g, '-')}`, job: verificationJob(r), data: {}, every: everyMs }));
 }
 
-export function verificationProcessors(context: GeoContext): ProcessorRegistration[] {
+export function verificationProcessors(context: PrimaryGeoContext): ProcessorRegistration[] {
   return context.replicators.map((definition) =>
     registerProcessor(verificationJob(definition), async () => ({ ...(await runVerification(context, definition)) })),
   );

@@ -23,6 +23,8 @@ const RELEASED = {
     'geo/package_file/0002_sync_job_id',
     'geo/packages_helm_metadata_cache/0002_sync_job_id',
     'geo/0002_unknown_events',
+    'geo/package_file/0003_verification_indexes',
+    'geo/packages_helm_metadata_cache/0003_verification_indexes',
   ],
 };
 
