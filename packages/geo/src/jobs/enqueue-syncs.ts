@@ -1,4 +1,4 @@
-import { capacityOf, type SecondaryGeoContext } from '../geo-context';
+import { capacityOf, type GeoContext } from '../geo-context';
 import type { ReplicatorDefinition } from '../replicator';
 import { syncJob, syncJobId } from './catalog';
 
@@ -11,8 +11,8 @@ export interface SyncTarget {
   retryCount: number;
 }
 
-/** Splits targets into jobs of at most `syncBatchSize` ids and adds them; returns the jobs added. */
-export async function enqueueSyncs(context: SecondaryGeoContext, definition: ReplicatorDefinition, targets: ReadonlyArray<bigint | SyncTarget>): Promise<number> {
+/** Splits targets into jobs of at most `syncBatchSize` ids and adds them; returns the jobs added (needs only the queues: any role may enqueue). */
+export async function enqueueSyncs(context: GeoContext, definition: ReplicatorDefinition, targets: ReadonlyArray<bigint | SyncTarget>): Promise<number> {
   if (targets.length === 0) return 0;
   const list = targets.map((t) => (typeof t === 'bigint' ? { id: t, retryCount: 0 } : t));
   const job = syncJob(definition);
