@@ -13,6 +13,8 @@ export interface ClaimedRegistry {
   /** when the sync that wrote the local file started (upstream's `last_synced_at`) */
   lastSyncedAt: Date | null;
   retryCount: number;
+  /** the checksum of the last verification (hex): the primary's when it succeeded */
+  previousChecksum: string | null;
   startedAt: Date;
 }
 
@@ -55,13 +57,14 @@ export function registryVerificationStore(definition: ReplicatorDefinition) {
      */
     async claim(db: Db, limit: number, now: Date): Promise<ClaimedRegistry[]> {
       const take = async (verificationState: number, n: number) =>
-        db.unsafe<{ model_id: bigint; blob_path: string | null; last_synced_at: Date | null; retry_count: number; started_at: Date }[]>(
+        db.unsafe<{ model_id: bigint; blob_path: string | null; last_synced_at: Date | null; retry_count: number; previous_checksum: string | null; started_at: Date }[]>(
           `update ${reg} r set verification_state = 1, verification_started_at = $1
            where r.id in (
              select id from ${reg}
              where state = 2 and verification_state = $3 and (verification_retry_at is null or verification_retry_at <= $1)
              order by verification_retry_at nulls first limit $2 for update skip locked)
-           returning r.${fk} as model_id, r.blob_path, r.last_synced_at, r.retry_count, r.verification_started_at as started_at`,
+           returning r.${fk} as model_id, r.blob_path, r.last_synced_at, r.retry_count,
+             encode(r.verification_checksum, 'hex') as previous_checksum, r.verification_started_at as started_at`,
           [now, n, verificationState] as never[],
         );
       const pending = await take(0, limit);
@@ -71,6 +74,7 @@ export function registryVerificationStore(definition: ReplicatorDefinition) {
         blobPath: r.blob_path,
         lastSyncedAt: r.last_synced_at,
         retryCount: r.retry_count,
+        previousChecksum: r.previous_checksum,
         startedAt: r.started_at,
       }));
     },

@@ -60,6 +60,16 @@ function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
+/**
+ * A mismatch is transient when the primary's checksum is newer than the sync that wrote our file
+ * (upstream MR!255727: the blob changed after we fetched it) — unless this very primary checksum
+ * already matched our file once: then the primary's blob did not change, ours did (corruption).
+ */
+function isTransient(row: ClaimedRegistry, theirs: PrimaryChecksum): boolean {
+  if (!theirs.verifiedAt || !row.lastSyncedAt || theirs.verifiedAt <= row.lastSyncedAt) return false;
+  return row.previousChecksum !== theirs.checksum;
+}
+
 type Outcome = Omit<SecondaryVerificationRunResult, 'enabled' | 'disabled' | 'enabledAgain' | 'timedOut' | 'reverified' | 'more'>;
 
 /**
@@ -94,7 +104,7 @@ async function verifyBatch(context: SecondaryGeoContext, definition: ReplicatorD
     }
     if (ours === theirs.checksum) {
       matched.push({ row, checksumHex: ours });
-    } else if (theirs.verifiedAt && row.lastSyncedAt && theirs.verifiedAt > row.lastSyncedAt) {
+    } else if (isTransient(row, theirs)) {
       transient.push(row);
     } else {
       const message = `Checksum does not match the primary checksum {checksum: ${ours}, primary_checksum: ${theirs.checksum}}`;

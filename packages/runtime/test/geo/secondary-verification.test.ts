@@ -194,6 +194,26 @@ describe('secondary verification', () => {
     await runVerification(h.primaryGeo, packageFileReplicator);
   });
 
+  it('counts a corrupted file as a mismatch even when the primary re-checksummed after our sync, once that checksum matched us', async () => {
+    // synced before the primary's first checksum: its verified_at is newer than our last sync
+    const id = await syncedFile({ primaryVerified: false });
+    await runVerification(h.primaryGeo, packageFileReplicator);
+    await processEventBatch(h.secondaryGeo);
+    await verifySecondary();
+    const r0 = await row(id);
+    expect(r0.verification_state).toBe(VerificationState.succeeded);
+    const [primary] = await h.primary.mainSql<{ verified_at: Date }[]>`select verified_at from package_file_states where package_file_id = ${id.toString()}`;
+    expect(primary!.verified_at.getTime()).toBeGreaterThan(r0.last_synced_at!.getTime());
+    flipByte(await localPath(id));
+    await h.secondary.trackingSql!`update package_file_registry set verification_state = 0 where package_file_id = ${id.toString()}`;
+    const result = await verifySecondary();
+    expect(result.transient).toBe(0);
+    expect(await row(id)).toMatchObject({ state: RegistryState.failed, checksum_mismatch: true, verification_retry_count: 1 });
+    expect(await syncBlob(h.secondaryGeo, packageFileReplicator, id)).toBe('synced');
+    await verifySecondary();
+    expect((await row(id)).verification_state).toBe(VerificationState.succeeded);
+  });
+
   it('grows the verification backoff (and the resync backoff) with each mismatch; a resync does not reset it', async () => {
     const id = await syncedFile();
     await verifySecondary();
