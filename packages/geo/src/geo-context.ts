@@ -125,11 +125,13 @@ export function capacityOf(context: GeoContext, definition: ReplicatorDefinition
 }
 
 /**
- * A type's secondary verification capacity: verification jobs of the type running at once across
- * every pod — the configured global concurrency of its own queue, else the definition's. A queue
- * apart from the sync queue, so verification never takes a sync slot.
+ * A type's verification capacity on this site: verification jobs of the type running at once
+ * across every pod — the configured global concurrency of this role's verification queue
+ * (`geo.verification.<type>` on a primary, `geo.secondary_verification.<type>` on a secondary),
+ * else the definition's. Queues apart from the sync queue, so verification never takes a sync slot.
  */
 export function verificationCapacityOf(context: GeoContext, definition: ReplicatorDefinition): number {
   const d = derive(definition);
-  return context.capacityOverrides?.[d.secondaryVerificationQueue] ?? d.verificationCapacity;
+  const queue = context.role === 'primary' ? d.verificationQueue : d.secondaryVerificationQueue;
+  return context.capacityOverrides?.[queue] ?? d.verificationCapacity;
 }

@@ -3,6 +3,7 @@ import { defineJob, defineSchedule, registerProcessor, type JobDefinition, type 
 import { verificationCapacityOf, type SecondaryGeoContext } from '../geo-context';
 import { verificationEnabled } from '../replication-enabled';
 import { derive, type ReplicatorDefinition } from '../replicator';
+import { topUpWaitingJobs } from '../jobs/top-up';
 import { runSecondaryVerification } from './run-secondary-verification';
 
 /**
@@ -39,12 +40,7 @@ export function secondaryVerificationSchedules(replicators: readonly ReplicatorD
  */
 export async function requestSecondaryVerification(context: SecondaryGeoContext, definition: ReplicatorDefinition, jobs = 1): Promise<number> {
   if (!(await verificationEnabled(context, definition))) return 0;
-  const queue = context.queues.get(secondaryVerificationJob(definition));
-  const counts = await queue.getJobCounts('waiting', 'prioritized');
-  const missing = Math.min(jobs, verificationCapacityOf(context, definition)) - ((counts.waiting ?? 0) + (counts.prioritized ?? 0));
-  if (missing <= 0) return 0;
-  await queue.addBulk(Array.from({ length: missing }, () => ({ name: queue.name, data: {} })));
-  return missing;
+  return topUpWaitingJobs(context.queues.get(secondaryVerificationJob(definition)), Math.min(jobs, verificationCapacityOf(context, definition)));
 }
 
 export function secondaryVerificationProcessors(context: SecondaryGeoContext): ProcessorRegistration[] {

@@ -7,6 +7,8 @@ import { verificationStore, type ClaimedRow } from './verification-store';
 export interface VerificationRunOptions {
   /** the clock (tests move it); default the wall clock */
   now?: () => Date;
+  /** called once when a batch comes back full (the processor fills the type's other verification slots) */
+  onBacklog?: () => Promise<unknown>;
 }
 
 export interface VerificationRunResult {
@@ -68,12 +70,18 @@ export async function runVerification(context: PrimaryGeoContext, definition: Re
   result.reverified = await store.reverify(sql, settings.reverificationIntervalMs, settings.reverificationBatchSize, now());
   result.backfilled = await store.backfill(sql, settings.verificationBackfillBatchSize);
   const deadline = Date.now() + settings.runBudgetMs;
+  let backlog = options.onBacklog;
   for (;;) {
     const rows = await sql.begin((tx) => store.claim(tx, settings.verificationBatchSize, now()));
     const outcome = await verifyBatch(context, definition, rows, now);
     result.succeeded += outcome.succeeded;
     result.failed += outcome.failed;
     if (rows.length < settings.verificationBatchSize || Date.now() > deadline) break;
+    if (backlog) {
+      const notify = backlog;
+      backlog = undefined;
+      await notify().catch((error: unknown) => context.logger.warn({ err: error, replicable: definition.name }, 'could not request more verification jobs'));
+    }
   }
   return result;
 }

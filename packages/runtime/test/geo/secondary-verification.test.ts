@@ -15,6 +15,8 @@ import {
   syncBlob,
   syncJob,
   verificationCapacityOf,
+  verificationJob,
+  verificationProcessors,
   VerificationState,
   type SecondaryVerificationRunOptions,
 } from '@meridian/geo';
@@ -348,10 +350,30 @@ describe('secondary verification jobs on real workers', () => {
     }
   });
 
+  it('on the primary too: a run with a backlog fills its type’s verification slots, up to the capacity', async () => {
+    const org = await createOrganization(h.primary.mainSql, 'backlog');
+    const pkg = await createPackage(h.primary.mainSql, await createProject(h.primary.mainSql, org, 'backlog'), 'backlog');
+    for (let i = 0; i < 6; i++) await createPackageFile(h.primary.mainSql, h.primary.storage, pkg, 'b.bin', randomBytes(1024));
+    const job = verificationJob(packageFileReplicator);
+    expect(job.globalConcurrency).toBe(2);
+    const small = { ...h.primaryGeo, settings: { ...h.primaryGeo.settings, verificationBatchSize: 2 } };
+    const registration = verificationProcessors(small).find((r) => r.definition.queue === job.queue)!;
+    const queue = h.primary.queues.get(job);
+    expect((await queue.getJobCounts('waiting')).waiting ?? 0).toBe(0);
+    await registration.process({}, { job: {} as never, logger: h.primary.logger, signal: new AbortController().signal });
+    expect((await queue.getJobCounts('waiting')).waiting).toBe(2);
+    // nothing left: a run that comes back short asks for nothing
+    await queue.drain();
+    await registration.process({}, { job: {} as never, logger: h.primary.logger, signal: new AbortController().signal });
+    expect((await queue.getJobCounts('waiting')).waiting ?? 0).toBe(0);
+  });
+
   it('takes its capacity from QUEUE_GLOBAL_CONCURRENCY like sync does', () => {
     const overridden = { ...h.secondaryGeo, capacityOverrides: { 'geo.secondary_verification.package_file': 7, 'geo.sync.package_file': 3 } };
     expect(verificationCapacityOf(overridden, packageFileReplicator)).toBe(7);
     expect(capacityOf(overridden, packageFileReplicator)).toBe(3);
+    const primary = { ...h.primaryGeo, capacityOverrides: { 'geo.verification.package_file': 5, 'geo.secondary_verification.package_file': 7 } };
+    expect(verificationCapacityOf(primary, packageFileReplicator)).toBe(5);
   });
 });
 
