@@ -154,6 +154,16 @@ export function registryVerificationStore(definition: ReplicatorDefinition) {
       return updated ? { verificationRetryCount: updated.verification_retry_count, retryAt: updated.retry_at } : undefined;
     },
 
+    /** An exception mid-batch: rows this claim still holds go back to pending at once (not after the timeout). */
+    async release(db: Db, rows: readonly ClaimedRegistry[]): Promise<number> {
+      if (rows.length === 0) return 0;
+      const result = await db.unsafe(
+        `update ${reg} r set verification_state = 0 from ${claimedRows(1)} where r.${fk} = v.id and ${CLAIMED}`,
+        claimParams(rows) as never[],
+      );
+      return result.count;
+    },
+
     /**
      * `started` for longer than `timeoutMs` (a worker died mid-checksum) → failed with backoff. The
      * file is not suspect, so the registry stays synced; the failed row is claimed again when due.

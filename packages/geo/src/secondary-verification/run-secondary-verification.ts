@@ -170,7 +170,14 @@ export async function runSecondaryVerification(
   const deadline = Date.now() + settings.runBudgetMs;
   for (;;) {
     const rows = await tracking.begin((tx) => store.claim(tx, settings.verificationBatchSize, now()));
-    const outcome = await verifyBatch(context, definition, rows, now, logger);
+    let outcome: Outcome;
+    try {
+      outcome = await verifyBatch(context, definition, rows, now, logger);
+    } catch (error) {
+      // never leave a claim `started` for the 8 h timeout: what was not recorded is pending again
+      await store.release(tracking, rows).catch(() => undefined);
+      throw error;
+    }
     for (const key of Object.keys(outcome) as Array<keyof Outcome>) result[key] += outcome[key];
     result.more = rows.length === settings.verificationBatchSize;
     if (result.more && options.onBacklog) {

@@ -258,6 +258,21 @@ describe('secondary verification', () => {
     expect(await row(id)).toMatchObject({ verification_state: VerificationState.succeeded, verification_retry_count: 0 });
   });
 
+  it('releases its claim when a batch throws, instead of leaving rows started until the timeout', async () => {
+    const id = await syncedFile();
+    // the primary's view answers flag reads but fails the batch's checksum query (after the claim)
+    const real = h.secondaryGeo.mainSql;
+    const view = new Proxy(real, {
+      get: (target, property) => (property === 'unsafe' ? () => Promise.reject(new Error('primary view unreachable')) : Reflect.get(target, property)),
+    });
+    await expect(runSecondaryVerification({ ...h.secondaryGeo, mainSql: view }, packageFileReplicator)).rejects.toThrow('primary view unreachable');
+    const [started] = await h.secondary.trackingSql!<{ n: number }[]>`select count(*)::int as n from package_file_registry where verification_state = 1`;
+    expect(started!.n).toBe(0);
+    expect(await row(id)).toMatchObject({ state: RegistryState.synced, verification_state: VerificationState.pending });
+    await verifySecondary();
+    expect((await row(id)).verification_state).toBe(VerificationState.succeeded);
+  });
+
   it('does no verification work while geo_package_file_verification is off (rows disabled), and resumes when it is on', async () => {
     const id = await syncedFile();
     const file = await localPath(id);
