@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '@meridian/config';
 import { migrationTemplate } from '@meridian/db';
-import { registryAdminProcessors } from '@meridian/geo';
+import { registryAdminProcessors, secondaryContext } from '@meridian/geo';
 import { createLogger } from '@meridian/logger';
 import { createRedisConnection, startWorkerPool, type WorkerPool } from '@meridian/queue';
 import { openSiteResources, siteMigrationSet, type SiteResources } from '@meridian/runtime';
@@ -75,7 +75,7 @@ describe('meridian geo registries', () => {
              timestamptz '2026-03-01 00:00:00+00' + (g % 9) * interval '1 minute', 'blobs/' || g, 2, now()
       from generate_series(1, ${ROWS}::int) g`;
     workerRedis = await createRedisConnection(testRedisUrl(), 'worker');
-    pool = await startWorkerPool({ registrations: registryAdminProcessors(site.geo, { batchSize: 20 }), connection: workerRedis, queues: site.queues, logger: createLogger({ name: 'w', level: 'silent' }) });
+    pool = await startWorkerPool({ registrations: registryAdminProcessors(secondaryContext(site.geo), { batchSize: 20 }), connection: workerRedis, queues: site.queues, logger: createLogger({ name: 'w', level: 'silent' }) });
     await waitFor(async () => (await fetch(`${env.SITE_API_URL}/healthz`).catch(() => undefined))?.ok, { timeoutMs: 60_000, message: `site-api up (${siteApi.output()})` });
   }, 120_000);
 

@@ -1,5 +1,5 @@
 import type { Sql } from '@meridian/db';
-import { enqueueBulkRun, geoSchedules, registryAdminProcessors, registryBulkUpdateJob, runBulkBatch, type BulkRunOptions } from '@meridian/geo';
+import { enqueueBulkRun, geoSchedules, registryAdminProcessors, secondaryContext, registryBulkUpdateJob, runBulkBatch, type BulkRunOptions } from '@meridian/geo';
 import { createLogger } from '@meridian/logger';
 import { BulkAction, BulkOperationState, ReplicationState, type BulkOperation } from '@meridian/proto';
 import { createRedisConnection, startWorkerPool, type WorkerPool } from '@meridian/queue';
@@ -22,7 +22,7 @@ describe('BulkUpdateRegistries', () => {
   const admin = () => adminClient(secondary.base, `Bearer ${ADMIN}`);
 
   async function startWorker(options: Omit<BulkRunOptions, 'onBatch'>): Promise<void> {
-    pool = await startWorkerPool({ registrations: registryAdminProcessors(secondary.site.geo, options), connection: workerRedis, queues: secondary.site.queues, logger });
+    pool = await startWorkerPool({ registrations: registryAdminProcessors(secondaryContext(secondary.site.geo), options), connection: workerRedis, queues: secondary.site.queues, logger });
   }
   async function stopWorker(): Promise<void> {
     await pool?.close(10_000);

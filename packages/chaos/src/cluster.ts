@@ -76,6 +76,9 @@ export interface ClusterOptions {
   /** the secondary reaches the primary's site API through a fault proxy capped at this rate per connection */
   linkBytesPerSecond: number;
   random: Random;
+  /** extra environment of the primary's and the secondary's processes */
+  primaryEnv?: Record<string, string>;
+  secondaryEnv?: Record<string, string>;
 }
 
 export interface ChaosCluster {
@@ -141,7 +144,7 @@ export async function startCluster(options: ClusterOptions): Promise<ChaosCluste
     STORAGE_TEMP_FILE_MAX_AGE_MS: '10000',
     STORAGE_TEMP_SWEEP_INTERVAL_MS: '3000',
   };
-  const primaryEnv = () => ({ ...common, SITE_ROLE: 'primary', SITE_NAME: 'primary', REDIS_URL: redis.primary.url, STORAGE_ROOT: primaryRoot, HOST: '127.0.0.1', PORT: String(apiPort) });
+  const primaryEnv = () => ({ ...common, SITE_ROLE: 'primary', SITE_NAME: 'primary', REDIS_URL: redis.primary.url, STORAGE_ROOT: primaryRoot, HOST: '127.0.0.1', PORT: String(apiPort), ...options.primaryEnv });
   const secondaryEnv = () => ({
     ...common,
     SITE_ROLE: 'secondary',
@@ -156,6 +159,7 @@ export async function startCluster(options: ClusterOptions): Promise<ChaosCluste
     GEO_SYNC_TIMEOUT_CHECK_INTERVAL_MS: '5000',
     GEO_STATUS_REPORT_INTERVAL_MS: '5000',
     ...(options.syncTimeoutMs === undefined ? {} : { GEO_SYNC_TIMEOUT_MS: String(options.syncTimeoutMs) }),
+    ...options.secondaryEnv,
   });
   const processes = [
     managed('primary site-api', 'siteApi', primaryEnv),

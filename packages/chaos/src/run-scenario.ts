@@ -1,5 +1,5 @@
 import { startCluster } from './cluster';
-import { lossCounters, registriesNotSynced, totalLoss, type LossCounters } from './check';
+import { lossCounters, registriesNotSynced, totalLoss, type CheckOptions, type LossCounters } from './check';
 import { seededRandom } from './random';
 import { sleep, type Scenario } from './scenarios';
 import { deleteRows, workloadPackage, writeBlobs, type Workload } from './workload';
@@ -82,9 +82,10 @@ export async function runScenario(scenario: Scenario, seed: number, size: RunSiz
     // healed: restart anything that died on its own (counted as a crash)
     for (const p of cluster.processes) if (!p.alive()) await p.start();
     const healed = Date.now();
-    let loss = await waitForConvergence(cluster, healed + size.convergeBoundMs);
+    const check = { requireVerified: scenario.requireVerified ?? false };
+    let loss = await waitForConvergence(cluster, healed + size.convergeBoundMs, check);
     const converged = totalLoss(loss) === 0;
-    if (!converged) loss = await lossCounters(cluster);
+    if (!converged) loss = await lossCounters(cluster, check);
     const [live] = await cluster.mainSql<{ n: number }[]>`select count(*)::int as n from packages_package_files`;
     return {
       scenario: scenario.id,
@@ -112,13 +113,13 @@ async function retrying(run: () => Promise<void>, log: (line: string) => void): 
 }
 
 /** Polls the cheap registry figures, then the full file check, until every counter is zero or the bound passes. */
-async function waitForConvergence(cluster: Awaited<ReturnType<typeof startCluster>>, deadline: number): Promise<LossCounters> {
+async function waitForConvergence(cluster: Awaited<ReturnType<typeof startCluster>>, deadline: number, check: CheckOptions): Promise<LossCounters> {
   let last: LossCounters | undefined;
   while (Date.now() < deadline) {
     try {
-      const quick = await registriesNotSynced(cluster);
-      if (quick.notSynced === 0 && quick.pendingDeletions === 0) {
-        last = await lossCounters(cluster);
+      const quick = await registriesNotSynced(cluster, check);
+      if (quick.notSynced === 0 && quick.pendingDeletions === 0 && quick.notVerified === 0) {
+        last = await lossCounters(cluster, check);
         if (totalLoss(last) === 0) return last;
       }
     } catch {
@@ -126,5 +127,5 @@ async function waitForConvergence(cluster: Awaited<ReturnType<typeof startCluste
     }
     await sleep(1_000);
   }
-  return last ?? (await lossCounters(cluster));
+  return last ?? (await lossCounters(cluster, check));
 }

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { damageVerifiedBlob } from './damage';
 import type { ChaosCluster, ClusterOptions } from './cluster';
 import type { ProxyMode } from './fault-proxy';
 import type { Random } from './random';
@@ -20,6 +21,8 @@ export interface Scenario {
   cluster: Omit<ClusterOptions, 'random' | 'linkBytesPerSecond'>;
   /** rows deleted on the primary after each workload wave, as a share of the rows written so far */
   deleteShare?: number;
+  /** convergence also needs every live blob verified on the secondary against the primary's checksum */
+  requireVerified?: boolean;
   /** injects faults until `context.until`, then returns with the system healed */
   inject(context: FaultContext): Promise<void>;
 }
@@ -101,6 +104,27 @@ export const SCENARIOS: readonly Scenario[] = [
     inject: async (context) => {
       // the faults are the deletes, made by the workload driver after each wave
       while (Date.now() < context.until) await sleep(200);
+    },
+  },
+  {
+    id: 6,
+    title: "secondary files corrupted (a byte flipped) and deleted after they were verified",
+    // fast cadences so reverification (every 5 s here, 7 days by default) finds the damage in a short run
+    cluster: {
+      workers: 2,
+      primaryEnv: { GEO_VERIFICATION_INTERVAL_MS: '2000' },
+      secondaryEnv: { GEO_VERIFICATION_INTERVAL_MS: '2000', GEO_REVERIFICATION_INTERVAL_MS: '5000' },
+    },
+    requireVerified: true,
+    async inject(context) {
+      const damaged = new Set<bigint>();
+      await untilEnd(context, async () => {
+        await sleep(context.random.int(300, 1_200));
+        const kind = context.random.chance(0.5) ? 'flip' : 'delete';
+        if (await damageVerifiedBlob(context.cluster, context.random, kind, damaged)) {
+          context.fault(kind === 'flip' ? 'byte flipped in a verified secondary file' : 'verified secondary file deleted');
+        }
+      });
     },
   },
 ];

@@ -101,6 +101,10 @@ const coreConfigSchema = z.object({
   GEO_REVERIFICATION_INTERVAL_DAYS: integer(1, 3_650).default(7),
   /** a row in `started` for longer is failed and retried with backoff (upstream: 8 h) */
   GEO_VERIFICATION_TIMEOUT_MS: integer(60_000, 7 * 86_400_000).default(8 * 3_600_000),
+  /** overrides GEO_REVERIFICATION_INTERVAL_DAYS with milliseconds (drills and tests; either site reads its own) */
+  GEO_REVERIFICATION_INTERVAL_MS: integer(1_000, 3_650 * 86_400_000).optional(),
+  /** secondary: a synced blob whose primary checksum is not there yet is looked at again after this long */
+  GEO_PRIMARY_CHECKSUM_WAIT_MS: integer(1_000, 86_400_000).default(600_000),
 });
 
 /** Core variables plus each feature's section (claims: sections/claims.ts). */

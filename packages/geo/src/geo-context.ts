@@ -1,6 +1,6 @@
 import type { Sql } from '@meridian/db';
 import type { Logger } from '@meridian/logger';
-import type { QueueSet, SiteRole } from '@meridian/queue';
+import type { QueueSet } from '@meridian/queue';
 import type { BlobStorage } from '@meridian/storage';
 import { derive, type ReplicatorDefinition } from './replicator';
 
@@ -34,6 +34,11 @@ export interface GeoSettings {
   verificationBackfillBatchSize: number;
   /** a row `started` for longer is failed and retried (upstream: 8 h) */
   verificationTimeoutMs: number;
+  /**
+   * secondary: a synced registry whose primary checksum is not there yet is looked at again after
+   * this long (a `checksum_succeeded` event brings it back at once)
+   */
+  primaryChecksumWaitMs: number;
   /** overrides every type's sync timeout when set */
   syncTimeoutMs?: number | undefined;
 }
@@ -53,16 +58,15 @@ export const DEFAULT_GEO_SETTINGS: GeoSettings = {
   reverificationBatchSize: 1_000,
   verificationBackfillBatchSize: 1_000,
   verificationTimeoutMs: 8 * 3_600_000,
+  primaryChecksumWaitMs: 10 * 60_000,
 };
 
-/** What geo jobs need at run time. `trackingSql` exists on secondaries only. */
-export interface GeoContext {
-  role: SiteRole;
+/** What geo jobs of either role need at run time. */
+interface GeoContextBase {
   siteName: string;
   replicators: readonly ReplicatorDefinition[];
   /** primary: the main database; secondary: a read-only view of the primary's */
   mainSql: Sql;
-  trackingSql: Sql | undefined;
   storage: BlobStorage;
   queues: QueueSet;
   logger: Logger;
@@ -74,13 +78,35 @@ export interface GeoContext {
   capacityOverrides?: Record<string, number> | undefined;
 }
 
+/** A primary site: no tracking database (the field exists only so role-neutral readers can test it). */
+export interface PrimaryGeoContext extends GeoContextBase {
+  role: 'primary';
+  trackingSql?: undefined;
+}
+
+/** A secondary site: its registries, cursor and laps live in the tracking database. */
+export interface SecondaryGeoContext extends GeoContextBase {
+  role: 'secondary';
+  trackingSql: Sql;
+}
+
+/** Either role, discriminated by `role`; jobs of one role take that role's type. */
+export type GeoContext = PrimaryGeoContext | SecondaryGeoContext;
+
 export class GeoConfigurationError extends Error {
   override readonly name = 'GeoConfigurationError';
 }
 
-export function requireTracking(context: GeoContext): Sql {
-  if (!context.trackingSql) throw new GeoConfigurationError('this job runs on a secondary site with a tracking database');
-  return context.trackingSql;
+/** Narrows a site's context at a composition boundary (tests, benches, tools); jobs take the narrowed type. */
+export function primaryContext(context: GeoContext): PrimaryGeoContext {
+  if (context.role !== 'primary') throw new GeoConfigurationError('this runs on a primary site');
+  return context;
+}
+
+/** Narrows a site's context at a composition boundary (tests, benches, tools); jobs take the narrowed type. */
+export function secondaryContext(context: GeoContext): SecondaryGeoContext {
+  if (context.role !== 'secondary') throw new GeoConfigurationError('this runs on a secondary site with a tracking database');
+  return context;
 }
 
 export function requireSecret(context: GeoContext): string {
@@ -96,4 +122,16 @@ export function replicatorNamed(context: GeoContext, name: string): ReplicatorDe
 export function capacityOf(context: GeoContext, definition: ReplicatorDefinition): number {
   const d = derive(definition);
   return context.capacityOverrides?.[d.syncQueue] ?? d.capacity;
+}
+
+/**
+ * A type's verification capacity on this site: verification jobs of the type running at once
+ * across every pod — the configured global concurrency of this role's verification queue
+ * (`geo.verification.<type>` on a primary, `geo.secondary_verification.<type>` on a secondary),
+ * else the definition's. Queues apart from the sync queue, so verification never takes a sync slot.
+ */
+export function verificationCapacityOf(context: GeoContext, definition: ReplicatorDefinition): number {
+  const d = derive(definition);
+  const queue = context.role === 'primary' ? d.verificationQueue : d.secondaryVerificationQueue;
+  return context.capacityOverrides?.[queue] ?? d.verificationCapacity;
 }

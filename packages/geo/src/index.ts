@@ -6,13 +6,25 @@ export {
   assertDistinct,
   DEFAULT_CAPACITY,
   DEFAULT_SYNC_TIMEOUT_MS,
+  DEFAULT_VERIFICATION_CAPACITY,
   type ReplicatorDefinition,
   type DerivedNames,
 } from './replicator';
 export { GEO_EVENT_NAMES, isGeoEventName, UnknownGeoEventError, type GeoEventName } from './events/event-names';
 export { geoMainMigrations, geoCoreMainMigrations } from './schema/main-migrations';
 export { geoTrackingMigrations, geoCoreTrackingMigrations } from './schema/tracking-migrations';
-export { DEFAULT_GEO_SETTINGS, capacityOf, type GeoContext, type GeoSettings, GeoConfigurationError } from './geo-context';
+export {
+  DEFAULT_GEO_SETTINGS,
+  capacityOf,
+  verificationCapacityOf,
+  primaryContext,
+  secondaryContext,
+  type GeoContext,
+  type PrimaryGeoContext,
+  type SecondaryGeoContext,
+  type GeoSettings,
+  GeoConfigurationError,
+} from './geo-context';
 export { registryStore, RegistryState, MAX_RETRY_WAIT_SECONDS, MISSING_ON_PRIMARY_MAX_RETRY_WAIT_SECONDS, type RegistryRow } from './registry/registry-store';
 export { modelStore } from './registry/model-store';
 export { selectiveSyncOrganizations, setSelectiveSyncOrganizations } from './selective-sync';
@@ -49,3 +61,12 @@ export { verificationJob, verificationSchedules, verificationProcessors, DEFAULT
 export { insertGeoEvents } from './events/geo-event-outbox';
 export { RETRY_DELAY_FUNCTION_SQL } from './schema/retry-delay';
 export * from './admin';
+export { registryVerificationStore, type ClaimedRegistry, type RegistryVerificationRow } from './secondary-verification/registry-verification-store';
+export { runSecondaryVerification, type SecondaryVerificationRunOptions, type SecondaryVerificationRunResult } from './secondary-verification/run-secondary-verification';
+export {
+  secondaryVerificationJob,
+  secondaryVerificationSchedules,
+  secondaryVerificationProcessors,
+  requestSecondaryVerification,
+} from './secondary-verification/secondary-verification-jobs';
+export { replicationEnabled, verificationEnabled } from './replication-enabled';

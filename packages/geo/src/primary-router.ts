@@ -1,6 +1,6 @@
 import express from 'express';
 import { z } from 'zod';
-import type { GeoContext } from './geo-context';
+import type { PrimaryGeoContext } from './geo-context';
 import { SITE_STATUS_PATH, SITE_STATUS_SUBJECT } from './jobs/status-report';
 import { modelStore } from './registry/model-store';
 import { jsonBody } from './transfer/json-body';
@@ -16,7 +16,7 @@ const siteName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
  * secondaries' status reports (`POST /api/v1/geo/sites/:site/status`), both authenticated by
  * short-lived HS256 tokens signed with GEO_SHARED_SECRET.
  */
-export function createGeoPrimaryRouter(context: GeoContext & { secret: string }): express.Router {
+export function createGeoPrimaryRouter(context: PrimaryGeoContext & { secret: string }): express.Router {
   const router = express.Router();
   const byName = new Map(context.replicators.map((r) => [r.name, r]));
   router.use(

@@ -17,6 +17,7 @@ import { runStatusReport } from './jobs/status-report';
 import { syncBlobs } from './jobs/sync-blob';
 import { runSyncTimeout } from './jobs/sync-timeout';
 import { verificationProcessors } from './verification/verification-jobs';
+import { secondaryVerificationProcessors } from './secondary-verification/secondary-verification-jobs';
 
 /** The geo processors of this site's role (the worker filters by role as well). */
 export function geoProcessors(context: GeoContext): ProcessorRegistration[] {
@@ -27,6 +28,7 @@ export function geoProcessors(context: GeoContext): ProcessorRegistration[] {
     registerProcessor(registryConsistencyJob, () => runRegistryConsistency(context)),
     registerProcessor(syncTimeoutJob, () => runSyncTimeout(context)),
     registerProcessor(statusReportJob, () => runStatusReport(context)),
+    ...secondaryVerificationProcessors(context),
     ...context.replicators.map((definition) =>
       registerProcessor(syncJob(definition), async ({ modelIds }, { job, logger, signal }) => {
         const ids = modelIds.map((id) => BigInt(id));

@@ -27,6 +27,8 @@ export interface ReplicatorDefinition {
   readonly capacity?: number;
   /** a sync without a heartbeat for this long is failed and retried; default 15 min */
   readonly syncTimeoutMs?: number;
+  /** secondary verification jobs running at once across every worker pod; default 2 */
+  readonly verificationCapacity?: number;
 }
 
 const SNAKE = /^[a-z][a-z0-9_]{0,40}$/;
@@ -38,8 +40,8 @@ export function defineReplicator(definition: ReplicatorDefinition): ReplicatorDe
   if (definition.checksumColumn !== undefined && !SNAKE.test(definition.checksumColumn)) {
     throw new Error(`replicator ${definition.name}: checksumColumn must be snake_case`);
   }
-  if (definition.capacity !== undefined && (!Number.isInteger(definition.capacity) || definition.capacity < 1)) {
-    throw new Error(`replicator ${definition.name}: capacity must be a positive integer`);
+  for (const [key, value] of [['capacity', definition.capacity], ['verificationCapacity', definition.verificationCapacity]] as const) {
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new Error(`replicator ${definition.name}: ${key} must be a positive integer`);
   }
   return definition;
 }
@@ -55,12 +57,17 @@ export interface DerivedNames {
   /** primary: the checksum batch job's queue and its flag */
   verificationQueue: string;
   verificationFlag: string;
+  /** secondary: the verification batch job's queue (compares local files with the primary's checksums) */
+  secondaryVerificationQueue: string;
   capacity: number;
+  verificationCapacity: number;
   syncTimeoutMs: number;
 }
 
 export const DEFAULT_CAPACITY = 10;
 export const DEFAULT_SYNC_TIMEOUT_MS = 15 * 60_000;
+/** upstream 18.0: verification_max_capacity 10 shared by every class; two per type here, raise per queue */
+export const DEFAULT_VERIFICATION_CAPACITY = 2;
 
 export function derive(definition: ReplicatorDefinition): DerivedNames {
   return {
@@ -71,7 +78,9 @@ export function derive(definition: ReplicatorDefinition): DerivedNames {
     replicationFlag: `geo_${definition.name}_replication`,
     verificationQueue: `geo.verification.${definition.name}`,
     verificationFlag: `geo_${definition.name}_verification`,
+    secondaryVerificationQueue: `geo.secondary_verification.${definition.name}`,
     capacity: definition.capacity ?? DEFAULT_CAPACITY,
+    verificationCapacity: definition.verificationCapacity ?? DEFAULT_VERIFICATION_CAPACITY,
     syncTimeoutMs: definition.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS,
   };
 }
@@ -87,7 +96,7 @@ export function replicationFlag(definition: ReplicatorDefinition): FlagDefinitio
 export function verificationFlag(definition: ReplicatorDefinition): FlagDefinition {
   return {
     name: derive(definition).verificationFlag,
-    description: `checksum ${definition.titles.plural} on the primary (verification batch, reverification, timeouts)`,
+    description: `verify ${definition.titles.plural} by checksum on the primary and on secondaries (batches, reverification, timeouts)`,
     defaultEnabled: true,
   };
 }

@@ -3,7 +3,7 @@
 // raw `INSERT … SELECT` of the same ids into the same registry table (same DDL, indexes and
 // counting triggers), measured in the same run. The table is truncated between the runs.
 import { createOrganization, createPackage, createProject } from '@meridian/cell-models';
-import { runRegistryConsistency } from '@meridian/geo';
+import { runRegistryConsistency, secondaryContext } from '@meridian/geo';
 import { printBench, seconds } from '@meridian/testing';
 import { median, openBenchSites, withCleanup } from './bench-harness';
 
@@ -48,7 +48,7 @@ export async function registryBackfillBench(): Promise<void> {
       await tracking`insert into package_file_registry (package_file_id) select g from generate_series(${range!.min}::bigint, ${range!.max}::bigint) g`;
     };
     const consistency = (batch: number) => async () => {
-      const context = { ...sites.secondary.geo, settings: { ...sites.secondary.geo.settings, consistencyBatchSize: batch } };
+      const context = { ...secondaryContext(sites.secondary.geo), settings: { ...secondaryContext(sites.secondary.geo).settings, consistencyBatchSize: batch } };
       let runs = 0;
       do {
         await runRegistryConsistency(context);

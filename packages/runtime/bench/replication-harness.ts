@@ -2,7 +2,7 @@
 // primary's transfer endpoint in a real site-api process, the secondary's real worker processes,
 // and the event cursor driven from this process (processEventBatch in a loop).
 import { createOrganization, createPackage, createProject } from '@meridian/cell-models';
-import { processEventBatch, RegistryState } from '@meridian/geo';
+import { processEventBatch, RegistryState, secondaryContext } from '@meridian/geo';
 import { printBench } from '@meridian/testing';
 import type { SpawnedTs } from '@meridian/testing';
 import { cpuSeconds, cpuSecondsOf, freePort, SITE_API, sleep, startProcess, WORKER, type BenchSites, type Cleanup } from './bench-harness';
@@ -65,7 +65,7 @@ export function runCursorLoop(sites: BenchSites, events: number): CursorLoop {
   const done = (async () => {
     while (!stopped && applied < events) {
       const t0 = performance.now();
-      const result = await processEventBatch(sites.secondary.geo);
+      const result = await processEventBatch(secondaryContext(sites.secondary.geo));
       busy += performance.now() - t0;
       applied += result.events;
       batches += result.events > 0 ? 1 : 0;

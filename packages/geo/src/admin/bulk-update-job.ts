@@ -1,6 +1,6 @@
 import type { Logger } from '@meridian/logger';
 import { registerProcessor, type JobContext, type ProcessorRegistration } from '@meridian/queue';
-import { requireTracking, type GeoContext } from '../geo-context';
+import type { GeoContext, SecondaryGeoContext } from '../geo-context';
 import { registryBulkUpdateJob } from './bulk-update-definition';
 import { DEFAULT_BULK_BATCH_SIZE, failBulkOperation, nextRunningOperation, runBulkBatch, type BulkOperation } from './bulk-operations';
 
@@ -32,8 +32,8 @@ export interface BulkRunResult {
 }
 
 /** Works through running bulk operations until none is left or the budget is spent. */
-export async function runBulkOperations(context: GeoContext, options: BulkRunOptions = {}): Promise<BulkRunResult> {
-  const sql = requireTracking(context);
+export async function runBulkOperations(context: SecondaryGeoContext, options: BulkRunOptions = {}): Promise<BulkRunResult> {
+  const sql = context.trackingSql;
   const logger = options.logger ?? context.logger;
   const deadline = Date.now() + (options.budgetMs ?? context.settings.runBudgetMs);
   const result: BulkRunResult = { batches: 0, finished: [], remaining: false };
@@ -65,7 +65,7 @@ export async function runBulkOperations(context: GeoContext, options: BulkRunOpt
 }
 
 /** The processor; `options` let tests shrink batches. */
-export function registryAdminProcessors(context: GeoContext, options: Omit<BulkRunOptions, 'onBatch'> = {}): ProcessorRegistration[] {
+export function registryAdminProcessors(context: SecondaryGeoContext, options: Omit<BulkRunOptions, 'onBatch'> = {}): ProcessorRegistration[] {
   return [
     registerProcessor(registryBulkUpdateJob, async (_payload, { job, logger }: JobContext) => {
       const outcome = await runBulkOperations(context, {

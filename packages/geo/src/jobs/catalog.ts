@@ -4,6 +4,7 @@ import { defineJob, defineSchedule, type JobDefinition, type ScheduleDefinition 
 import { derive, type ReplicatorDefinition } from '../replicator';
 import { verificationJob } from '../verification/verification-jobs';
 import { registryBulkUpdateJob, registryBulkUpdateSchedule } from '../admin/bulk-update-definition';
+import { secondaryVerificationJob } from '../secondary-verification/secondary-verification-jobs';
 
 const once = { attempts: 1, removeOnComplete: { count: 50 }, removeOnFail: { count: 200 } };
 const empty = z.object({}).strict();
@@ -130,6 +131,7 @@ export function geoCatalog(replicators: readonly ReplicatorDefinition[], retenti
     registryBulkUpdateJob,
     ...replicators.map((r) => syncJob(r, retention)),
     ...replicators.map(verificationJob),
+    ...replicators.map(secondaryVerificationJob),
   ];
 }
 

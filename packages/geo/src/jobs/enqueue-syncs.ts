@@ -11,7 +11,7 @@ export interface SyncTarget {
   retryCount: number;
 }
 
-/** Splits targets into jobs of at most `syncBatchSize` ids and adds them; returns the jobs added. */
+/** Splits targets into jobs of at most `syncBatchSize` ids and adds them; returns the jobs added (needs only the queues: any role may enqueue). */
 export async function enqueueSyncs(context: GeoContext, definition: ReplicatorDefinition, targets: ReadonlyArray<bigint | SyncTarget>): Promise<number> {
   if (targets.length === 0) return 0;
   const list = targets.map((t) => (typeof t === 'bigint' ? { id: t, retryCount: 0 } : t));

@@ -1,6 +1,8 @@
-import { replicationEnabled } from '../replication-enabled';
+import { replicationEnabled, verificationEnabled } from '../replication-enabled';
+import { registryVerificationStore } from '../secondary-verification/registry-verification-store';
+import { requestSecondaryVerification } from '../secondary-verification/secondary-verification-jobs';
 import type { TransactionSql } from '@meridian/db';
-import { replicatorNamed, requireTracking, type GeoContext } from '../geo-context';
+import { replicatorNamed, type SecondaryGeoContext } from '../geo-context';
 import { modelStore } from '../registry/model-store';
 import { registryStore } from '../registry/registry-store';
 import type { ReplicatorDefinition } from '../replicator';
@@ -14,7 +16,7 @@ interface RawGeoEvent {
   replicable_name: string;
   /** as stored: a newer primary may write names this code does not know */
   event_name: string;
-  payload: { model_record_id?: number | string; blob_path?: string | null };
+  payload: { model_record_id?: number | string; blob_path?: string | null; checksum?: string };
 }
 
 interface GeoEvent extends RawGeoEvent {
@@ -22,7 +24,7 @@ interface GeoEvent extends RawGeoEvent {
 }
 
 /** Splits known events from unknown ones; each unknown one is logged as an error. */
-function knownEvents(context: GeoContext, raw: readonly RawGeoEvent[]): { known: GeoEvent[]; unknown: number } {
+function knownEvents(context: SecondaryGeoContext, raw: readonly RawGeoEvent[]): { known: GeoEvent[]; unknown: number } {
   const known: GeoEvent[] = [];
   let unknown = 0;
   for (const event of raw) {
@@ -62,8 +64,9 @@ function missingIds(after: bigint, events: readonly RawGeoEvent[]): bigint[] {
   return missing;
 }
 
-async function applyEvents(context: GeoContext, tx: TransactionSql, events: readonly GeoEvent[]) {
+async function applyEvents(context: SecondaryGeoContext, tx: TransactionSql, events: readonly GeoEvent[]) {
   const toSync = new Map<ReplicatorDefinition, bigint[]>();
+  const toVerify = new Set<ReplicatorDefinition>();
   const byType = new Map<string, GeoEvent[]>();
   for (const event of events) {
     const list = byType.get(event.replicable_name) ?? [];
@@ -86,6 +89,12 @@ async function applyEvents(context: GeoContext, tx: TransactionSql, events: read
       const paths = new Map(deleted.map((e) => [modelIdOf(e), e.payload.blob_path ?? null]));
       await registry.remove(tx, [...deletedIds], paths);
     }
+    // The primary (re)computed a checksum: synced registries compare their files with it again.
+    const checksummed = list.filter((e) => e.event_name === 'checksum_succeeded' && !deletedIds.has(modelIdOf(e)));
+    if (checksummed.length > 0 && (await verificationEnabled(context, definition))) {
+      const marked = await registryVerificationStore(definition).primaryVerified(tx, [...new Set(checksummed.map(modelIdOf))]);
+      if (marked > 0) toVerify.add(definition);
+    }
     const changed = list.filter((e) => (e.event_name === 'created' || e.event_name === 'updated') && !deletedIds.has(modelIdOf(e)));
     if (changed.length === 0 || !(await replicationEnabled(context, definition))) continue;
     const candidates = [...new Set(changed.map(modelIdOf))];
@@ -95,7 +104,7 @@ async function applyEvents(context: GeoContext, tx: TransactionSql, events: read
     const queued = definition.mutable ? await registry.markPending(tx, wanted) : await registry.insertPending(tx, wanted);
     if (queued.length > 0) toSync.set(definition, queued);
   }
-  return toSync;
+  return { toSync, toVerify };
 }
 
 /**
@@ -103,8 +112,8 @@ async function applyEvents(context: GeoContext, tx: TransactionSql, events: read
  * that have since committed), apply them to the registries, record new gaps, advance the cursor.
  * The cursor row is locked for the duration, so concurrent runs serialize.
  */
-export async function processEventBatch(context: GeoContext): Promise<EventBatchResult> {
-  const tracking = requireTracking(context);
+export async function processEventBatch(context: SecondaryGeoContext): Promise<EventBatchResult> {
+  const tracking = context.trackingSql;
   const { eventBatchSize, gapTimeoutMs } = context.settings;
   const main = context.mainSql;
   const outcome = await tracking.begin(async (tx) => {
@@ -124,7 +133,7 @@ export async function processEventBatch(context: GeoContext): Promise<EventBatch
       newGaps = [];
     }
     const { known, unknown } = knownEvents(context, [...recovered, ...events]);
-    const toSync = await applyEvents(context, tx, known);
+    const { toSync, toVerify } = await applyEvents(context, tx, known);
     if (recovered.length > 0) {
       await tx`delete from geo_event_gaps where event_id = any(${recovered.map((e) => e.id.toString())}::bigint[])`;
     }
@@ -143,6 +152,7 @@ export async function processEventBatch(context: GeoContext): Promise<EventBatch
       where id = 1`;
     return {
       toSync,
+      toVerify,
       result: {
         events: events.length + recovered.length,
         gapsDetected: newGaps.length,
@@ -155,12 +165,13 @@ export async function processEventBatch(context: GeoContext): Promise<EventBatch
   });
   // After the commit: the registries exist, so a sync job can never run ahead of its registry.
   for (const [definition, ids] of outcome.toSync) await enqueueSyncs(context, definition, ids);
+  for (const definition of outcome.toVerify) await requestSecondaryVerification(context, definition);
   await processPendingDeletions(context);
   return outcome.result;
 }
 
 /** The scheduled job: batches until caught up or the run budget is spent. */
-export async function runEventCursor(context: GeoContext): Promise<{ events: number; batches: number }> {
+export async function runEventCursor(context: SecondaryGeoContext): Promise<{ events: number; batches: number }> {
   const deadline = Date.now() + context.settings.runBudgetMs;
   let events = 0;
   let batches = 0;

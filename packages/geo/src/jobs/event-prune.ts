@@ -1,11 +1,11 @@
-import type { GeoContext } from '../geo-context';
+import type { PrimaryGeoContext } from '../geo-context';
 
 /**
  * Primary: deletes events every secondary has processed, at most `pruneLimit` per run. Nothing is
  * deleted while no secondary has reported yet, or while any secondary's report is stale (it may
  * still need them); `meridian geo sites remove` forgets a secondary for good.
  */
-export async function runEventPrune(context: GeoContext): Promise<{ deleted: number; reason?: string }> {
+export async function runEventPrune(context: PrimaryGeoContext): Promise<{ deleted: number; reason?: string }> {
   const sql = context.mainSql;
   const sites = await sql<{ site_name: string; cursor_event_id: bigint; stale: boolean }[]>`
     select site_name, cursor_event_id, reported_at < now() - make_interval(secs => ${context.settings.secondaryStaleMs / 1000}) as stale

@@ -1,13 +1,13 @@
 import { UnsafePathError } from '@meridian/storage';
-import { requireTracking, type GeoContext } from '../geo-context';
+import type { SecondaryGeoContext } from '../geo-context';
 
 /**
  * Unlinks blobs whose registries were removed (deleted on the primary, orphaned, or out of the
  * selective-sync scope). Rows are claimed with SKIP LOCKED so concurrent runs split the work;
  * a row is deleted only after its file is gone, so a crash retries it.
  */
-export async function processPendingDeletions(context: GeoContext, limit = 1_000): Promise<number> {
-  const tracking = requireTracking(context);
+export async function processPendingDeletions(context: SecondaryGeoContext, limit = 1_000): Promise<number> {
+  const tracking = context.trackingSql;
   return tracking.begin(async (tx) => {
     const rows = await tx<{ id: bigint; replicable_name: string; model_id: bigint; blob_path: string | null }[]>`
       select id, replicable_name, model_id, blob_path from geo_pending_deletions

@@ -1,6 +1,6 @@
 import type { Sql } from '@meridian/db';
 import { replicationEnabled } from '../replication-enabled';
-import { requireTracking, type GeoContext } from '../geo-context';
+import type { SecondaryGeoContext } from '../geo-context';
 import { modelStore } from '../registry/model-store';
 import { registryStore } from '../registry/registry-store';
 import type { ReplicatorDefinition } from '../replicator';
@@ -25,8 +25,8 @@ const difference = (a: readonly bigint[], b: ReadonlySet<bigint>) => a.filter((x
  * range are created pending; registries whose model is gone or out of scope are removed with
  * their blobs. When both sides are exhausted the lap is recorded and the walk starts over.
  */
-export async function runConsistencyBatch(context: GeoContext, definition: ReplicatorDefinition): Promise<ConsistencyBatchResult> {
-  const tracking = requireTracking(context);
+export async function runConsistencyBatch(context: SecondaryGeoContext, definition: ReplicatorDefinition): Promise<ConsistencyBatchResult> {
+  const tracking = context.trackingSql;
   const size = context.settings.consistencyBatchSize;
   const models = modelStore(definition);
   const registry = registryStore(definition);
@@ -81,7 +81,7 @@ export async function runConsistencyBatch(context: GeoContext, definition: Repli
  * The scheduled job: one batch per enabled type per round, repeated at once while any batch found
  * work or a lap is unfinished, until the run budget is spent.
  */
-export async function runRegistryConsistency(context: GeoContext): Promise<{ created: number; removed: number; laps: number }> {
+export async function runRegistryConsistency(context: SecondaryGeoContext): Promise<{ created: number; removed: number; laps: number }> {
   const deadline = Date.now() + context.settings.runBudgetMs;
   const totals = { created: 0, removed: 0, laps: 0 };
   for (;;) {
@@ -98,7 +98,7 @@ export async function runRegistryConsistency(context: GeoContext): Promise<{ cre
     if (!again || Date.now() > deadline) break;
   }
   // laps of idle types complete every run; keep a week of history
-  await requireTracking(context)`delete from geo_consistency_laps where finished_at < now() - interval '7 days'`;
+  await context.trackingSql`delete from geo_consistency_laps where finished_at < now() - interval '7 days'`;
   return totals;
 }
 

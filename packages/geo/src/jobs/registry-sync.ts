@@ -1,5 +1,5 @@
 import { replicationEnabled } from '../replication-enabled';
-import { capacityOf, requireTracking, type GeoContext } from '../geo-context';
+import { capacityOf, type SecondaryGeoContext } from '../geo-context';
 import { registryStore } from '../registry/registry-store';
 import type { ReplicatorDefinition } from '../replicator';
 import { syncJob } from './catalog';
@@ -11,8 +11,8 @@ import { enqueueSyncs } from './enqueue-syncs';
  * failed ones whose retry is due, oldest first. Ids already in a waiting job are skipped, and job
  * ids are deterministic, so nothing is queued twice.
  */
-export async function fillSyncQueue(context: GeoContext, definition: ReplicatorDefinition): Promise<{ added: number; backlog: boolean }> {
-  const tracking = requireTracking(context);
+export async function fillSyncQueue(context: SecondaryGeoContext, definition: ReplicatorDefinition): Promise<{ added: number; backlog: boolean }> {
+  const tracking = context.trackingSql;
   const queue = context.queues.get(syncJob(definition));
   const capacity = capacityOf(context, definition);
   const counts = await queue.getJobCounts('waiting', 'active', 'prioritized');
@@ -33,7 +33,7 @@ export async function fillSyncQueue(context: GeoContext, definition: ReplicatorD
 }
 
 /** The scheduled job: refills every enabled type's queue until nothing is left or the budget ends. */
-export async function runRegistrySync(context: GeoContext): Promise<{ added: number }> {
+export async function runRegistrySync(context: SecondaryGeoContext): Promise<{ added: number }> {
   const deadline = Date.now() + context.settings.runBudgetMs;
   let added = 0;
   for (;;) {

@@ -1,10 +1,11 @@
 import type { Logger } from '@meridian/logger';
 import { UnsafePathError } from '@meridian/storage';
-import { requireSecret, requireTracking, type GeoContext } from '../geo-context';
+import { requireSecret, type SecondaryGeoContext } from '../geo-context';
 import { modelStore } from '../registry/model-store';
 import { registryStore } from '../registry/registry-store';
 import { replicationEnabled } from '../replication-enabled';
 import { derive, type ReplicatorDefinition } from '../replicator';
+import { requestSecondaryVerification } from '../secondary-verification/secondary-verification-jobs';
 import { downloadBatch, FileMissingOnPrimaryError, RemoteNotFoundError, TransferHttpError } from '../transfer';
 
 export type SyncOutcome = 'synced' | 'failed' | 'skipped' | 'superseded';
@@ -34,12 +35,12 @@ function failureOf(error: unknown): { message: string; missingOnPrimary: boolean
  * wins and the blob is synced again. Returns each id's outcome.
  */
 export async function syncBlobs(
-  context: GeoContext,
+  context: SecondaryGeoContext,
   definition: ReplicatorDefinition,
   modelIds: readonly bigint[],
   options: { logger?: Logger; signal?: AbortSignal; jobId?: string } = {},
 ): Promise<Map<bigint, SyncOutcome>> {
-  const tracking = requireTracking(context);
+  const tracking = context.trackingSql;
   const logger = options.logger ?? context.logger;
   const registry = registryStore(definition);
   const outcomes = new Map<bigint, SyncOutcome>(modelIds.map((id) => [id, 'skipped']));
@@ -111,6 +112,10 @@ export async function syncBlobs(
       if (!(await registry.get(tracking, id))) await context.storage.remove(blobPath);
       logger.info({ replicable: definition.name, modelId: id }, 'blob changed or was deleted during the sync; left for the next sync');
     }
+    // fresh files are verification pending: ask for a verification job instead of waiting for the schedule
+    if (synced.size > 0) {
+      await requestSecondaryVerification(context, definition).catch((error: unknown) => logger.warn({ err: error }, 'could not request secondary verification'));
+    }
     return outcomes;
   } finally {
     // anything still held (an exception, an abort): never leave a registry `started`
@@ -123,7 +128,7 @@ export async function syncBlobs(
 
 /** One blob: `syncBlobs` with a single id. */
 export async function syncBlob(
-  context: GeoContext,
+  context: SecondaryGeoContext,
   definition: ReplicatorDefinition,
   modelId: bigint,
   options: { logger?: Logger; signal?: AbortSignal } = {},

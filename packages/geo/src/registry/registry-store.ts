@@ -124,14 +124,17 @@ export function registryStore(definition: ReplicatorDefinition) {
 
     /**
      * started → synced for a batch in one statement, only where nothing marked the row pending
-     * meanwhile (the race guard). Returns the ids that became synced.
+     * meanwhile (the race guard). Returns the ids that became synced. A fresh file is verified
+     * again: verification pending, due at once; `verification_retry_count` is kept, so repeated
+     * mismatches keep growing their backoff (only a successful verification resets it).
      */
     async syncedMany(db: Db, done: ReadonlyArray<{ id: bigint; blobPath: string }>): Promise<Set<bigint>> {
       if (done.length === 0) return new Set();
       const rows = await db<{ id: bigint }[]>`
         update ${db(table)} r
         set state = 2, retry_count = 0, retry_at = null, last_sync_failure = null, missing_on_primary = false,
-            sync_heartbeat_at = null, sync_job_id = null, blob_path = d.blob_path
+            sync_heartbeat_at = null, sync_job_id = null, blob_path = d.blob_path,
+            verification_state = 0, verification_retry_at = null
         from (select unnest(${done.map((d) => d.id.toString())}::bigint[]) as id, unnest(${done.map((d) => d.blobPath)}::text[]) as blob_path) d
         where r.${db(fk)} = d.id and r.state = 1
         returning r.${db(fk)} as id`;

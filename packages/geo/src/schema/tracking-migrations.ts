@@ -2,6 +2,7 @@ import type { Migration } from '@meridian/db';
 import { derive, type ReplicatorDefinition } from '../replicator';
 import { RETRY_DELAY_FUNCTION_SQL } from './retry-delay';
 import { geoAdminTrackingMigrations } from './admin-migrations';
+import { secondaryVerificationTrackingMigrations } from './secondary-verification-migrations';
 
 // Secondary side, tracking database: registries (one per replicator), the event cursor and its
 // gaps, consistency laps, pending blob deletions and the selective-sync set.
@@ -168,5 +169,6 @@ export function geoTrackingMigrations(replicators: readonly ReplicatorDefinition
     ...replicators.map(syncJobMigration),
     unknownEventsMigration,
     ...geoAdminTrackingMigrations(),
+    ...secondaryVerificationTrackingMigrations(replicators),
   ];
 }

@@ -1,5 +1,5 @@
 import { isFlagEnabled } from '@meridian/db';
-import type { GeoContext } from '../geo-context';
+import type { PrimaryGeoContext } from '../geo-context';
 import { insertGeoEvents } from '../events/geo-event-outbox';
 import { verificationFlag, type ReplicatorDefinition } from '../replicator';
 import { verificationStore, type ClaimedRow } from './verification-store';
@@ -7,6 +7,8 @@ import { verificationStore, type ClaimedRow } from './verification-store';
 export interface VerificationRunOptions {
   /** the clock (tests move it); default the wall clock */
   now?: () => Date;
+  /** called once when a batch comes back full (the processor fills the type's other verification slots) */
+  onBacklog?: () => Promise<unknown>;
 }
 
 export interface VerificationRunResult {
@@ -29,7 +31,7 @@ function failureMessage(error: unknown): string {
  * `checksum_succeeded` events in one transaction (one commit per batch, not per blob). A failure
  * is recorded at once. Returns what was recorded; rows superseded meanwhile are not counted.
  */
-async function verifyBatch(context: GeoContext, definition: ReplicatorDefinition, rows: readonly ClaimedRow[], now: () => Date): Promise<{ succeeded: number; failed: number }> {
+async function verifyBatch(context: PrimaryGeoContext, definition: ReplicatorDefinition, rows: readonly ClaimedRow[], now: () => Date): Promise<{ succeeded: number; failed: number }> {
   const store = verificationStore(definition);
   const checksums: Array<{ row: ClaimedRow; checksumHex: string }> = [];
   let failed = 0;
@@ -55,7 +57,7 @@ async function verifyBatch(context: GeoContext, definition: ReplicatorDefinition
  * pending, backfill missing state rows, then claim and checksum batches until none is left or the
  * run budget is spent. Any number of runs may overlap: claims skip each other's rows.
  */
-export async function runVerification(context: GeoContext, definition: ReplicatorDefinition, options: VerificationRunOptions = {}): Promise<VerificationRunResult> {
+export async function runVerification(context: PrimaryGeoContext, definition: ReplicatorDefinition, options: VerificationRunOptions = {}): Promise<VerificationRunResult> {
   const now = options.now ?? (() => new Date());
   const result: VerificationRunResult = { enabled: false, timedOut: 0, reverified: 0, backfilled: 0, succeeded: 0, failed: 0 };
   if (!(await isFlagEnabled(context.mainSql, verificationFlag(definition)))) return result;
@@ -68,12 +70,18 @@ export async function runVerification(context: GeoContext, definition: Replicato
   result.reverified = await store.reverify(sql, settings.reverificationIntervalMs, settings.reverificationBatchSize, now());
   result.backfilled = await store.backfill(sql, settings.verificationBackfillBatchSize);
   const deadline = Date.now() + settings.runBudgetMs;
+  let backlog = options.onBacklog;
   for (;;) {
     const rows = await sql.begin((tx) => store.claim(tx, settings.verificationBatchSize, now()));
     const outcome = await verifyBatch(context, definition, rows, now);
     result.succeeded += outcome.succeeded;
     result.failed += outcome.failed;
     if (rows.length < settings.verificationBatchSize || Date.now() > deadline) break;
+    if (backlog) {
+      const notify = backlog;
+      backlog = undefined;
+      await notify().catch((error: unknown) => context.logger.warn({ err: error, replicable: definition.name }, 'could not request more verification jobs'));
+    }
   }
   return result;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineJob, defineSchedule, registerProcessor, type JobDefinition, type ProcessorRegistration, type ScheduleDefinition } from '@meridian/queue';
-import type { GeoContext } from '../geo-context';
+import { verificationCapacityOf, type PrimaryGeoContext } from '../geo-context';
+import { topUpWaitingJobs } from '../jobs/top-up';
 import { derive, type ReplicatorDefinition } from '../replicator';
 import { runVerification } from './run-verification';
 
@@ -12,7 +13,9 @@ export function verificationJob(definition: ReplicatorDefinition): JobDefinition
     payload: z.object({}).strict(),
     roles: ['primary'],
     options: { attempts: 1, removeOnComplete: { count: 50 }, removeOnFail: { count: 200 } },
-    globalConcurrency: 1,
+    // up to the type's verification capacity at once: runs overlap safely (claims skip each other's rows)
+    concurrency: derive(definition).verificationCapacity,
+    globalConcurrency: derive(definition).verificationCapacity,
   }) as unknown as JobDefinition;
 }
 
@@ -23,8 +26,14 @@ export function verificationSchedules(replicators: readonly ReplicatorDefinition
   return replicators.map((r) => defineSchedule({ id: `geo-verification-${r.name.replace(/_/g, '-')}`, job: verificationJob(r), data: {}, every: everyMs }));
 }
 
-export function verificationProcessors(context: GeoContext): ProcessorRegistration[] {
-  return context.replicators.map((definition) =>
-    registerProcessor(verificationJob(definition), async () => ({ ...(await runVerification(context, definition)) })),
-  );
+export function verificationProcessors(context: PrimaryGeoContext): ProcessorRegistration[] {
+  return context.replicators.map((definition) => {
+    const job = verificationJob(definition);
+    // a backlog: fill every verification slot of the type (its global concurrency), not just this one
+    const onBacklog = () => topUpWaitingJobs(context.queues.get(job), verificationCapacityOf(context, definition));
+    return registerProcessor(job, async () => {
+      const result = await runVerification(context, definition, { onBacklog });
+      return { ...result };
+    });
+  });
 }

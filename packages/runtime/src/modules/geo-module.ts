@@ -2,6 +2,7 @@ import { configSchema } from '@meridian/config';
 import {
   createGeoPrimaryRouter,
   DEFAULT_GEO_SETTINGS,
+  GeoConfigurationError,
   geoCatalog,
   geoMainMigrations,
   geoProcessors,
@@ -9,6 +10,7 @@ import {
   geoTrackingMigrations,
   registryAdminProcessors,
   replicationFlag,
+  secondaryVerificationSchedules,
   verificationFlag,
   verificationSchedules,
   type GeoContext,
@@ -43,6 +45,8 @@ export const geoConfigSection = configSchema.pick({
   GEO_VERIFICATION_BATCH_SIZE: true,
   GEO_REVERIFICATION_INTERVAL_DAYS: true,
   GEO_VERIFICATION_TIMEOUT_MS: true,
+  GEO_REVERIFICATION_INTERVAL_MS: true,
+  GEO_PRIMARY_CHECKSUM_WAIT_MS: true,
 });
 
 export function createGeoModule(replicators: readonly ReplicatorDefinition[]): FeatureModule<GeoContext> {
@@ -67,18 +71,18 @@ export function createGeoModule(replicators: readonly ReplicatorDefinition[]): F
         syncTimeoutCheckMs: config.GEO_SYNC_TIMEOUT_CHECK_INTERVAL_MS,
         statusReportMs: config.GEO_STATUS_REPORT_INTERVAL_MS,
       }),
-      // primary verification: the jobs carry role primary, so only a primary schedules them
+      // verification: each job carries its role (primary: checksums; secondary: compares files), so
+      // a site schedules only its own
       ...verificationSchedules(replicators, config.GEO_VERIFICATION_INTERVAL_MS),
+      ...secondaryVerificationSchedules(replicators, config.GEO_VERIFICATION_INTERVAL_MS),
     ],
     flags: () => [...replicators.map(replicationFlag), ...replicators.map(verificationFlag)],
-    createContext(base, overrides) {
+    createContext(base, overrides): GeoContext {
       const { config } = base;
-      return {
-        role: config.SITE_ROLE,
+      const common = {
         siteName: config.SITE_NAME,
         replicators,
         mainSql: base.mainSql,
-        trackingSql: base.trackingSql,
         storage: base.storage,
         queues: base.queues,
         logger: base.logger,
@@ -90,12 +94,16 @@ export function createGeoModule(replicators: readonly ReplicatorDefinition[]): F
           syncBatchSize: config.GEO_SYNC_BATCH_SIZE,
           consistencyBatchSize: config.GEO_CONSISTENCY_BATCH_SIZE,
           verificationBatchSize: config.GEO_VERIFICATION_BATCH_SIZE,
-          reverificationIntervalMs: config.GEO_REVERIFICATION_INTERVAL_DAYS * 86_400_000,
+          reverificationIntervalMs: config.GEO_REVERIFICATION_INTERVAL_MS ?? config.GEO_REVERIFICATION_INTERVAL_DAYS * 86_400_000,
           verificationTimeoutMs: config.GEO_VERIFICATION_TIMEOUT_MS,
+          primaryChecksumWaitMs: config.GEO_PRIMARY_CHECKSUM_WAIT_MS,
           ...(overrides as Partial<GeoSettings> | undefined),
         },
         capacityOverrides: config.QUEUE_GLOBAL_CONCURRENCY,
       };
+      if (config.SITE_ROLE === 'primary') return { ...common, role: 'primary' };
+      if (!base.trackingSql) throw new GeoConfigurationError('a secondary site needs its tracking database (GEO_TRACKING_DATABASE_URL)');
+      return { ...common, role: 'secondary', trackingSql: base.trackingSql };
     },
     processors: (context) => (context.role === 'secondary' ? [...geoProcessors(context), ...registryAdminProcessors(context)] : geoProcessors(context)),
     routes(context) {

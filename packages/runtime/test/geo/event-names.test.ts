@@ -32,12 +32,12 @@ describe('geo event names', () => {
       const pkg = await createPackage(h.primary.mainSql, await createProject(h.primary.mainSql, org, 'w'), 'w');
       await h.primary.mainSql`insert into geo_events (replicable_name, event_name, payload) values ('package_file', 'renamed', '{"model_record_id": 1}')`;
       const id = await createPackageFile(h.primary.mainSql, h.primary.storage, pkg, 'w-1.tgz', Buffer.from('w'));
-      const batch = await processEventBatch(h.secondary.geo);
+      const batch = await processEventBatch(h.secondaryGeo);
       expect(batch.unknownEvents).toBe(1);
       expect(await registryStore(packageFileReplicator).get(h.secondary.trackingSql!, id)).toBeDefined();
-      expect((await cursorStatus(h.secondary.geo))?.unknownEvents).toBe(1n);
+      expect((await cursorStatus(h.secondaryGeo))?.unknownEvents).toBe(1n);
       // processed once: the cursor moved past it
-      expect((await processEventBatch(h.secondary.geo)).unknownEvents).toBe(0);
+      expect((await processEventBatch(h.secondaryGeo)).unknownEvents).toBe(0);
     });
   });
 });

@@ -42,7 +42,7 @@ describe('geo replication: failures, gaps, backoff, selective sync', () => {
   it('recovers an event whose transaction committed out of order (a gap)', async () => {
     // the cursor has consumed history so far (a brand-new cursor starts at the first visible event)
     await rawRow('packages/before');
-    await processEventBatch(h.secondary.geo);
+    await processEventBatch(h.secondaryGeo);
     let releaseSlow!: () => void;
     const slowMayCommit = new Promise<void>((resolve) => (releaseSlow = resolve));
     let slowId: bigint | undefined;
@@ -57,7 +57,7 @@ describe('geo replication: failures, gaps, backoff, selective sync', () => {
     });
     await slowInserted;
     const fastId = await rawRow('packages/fast');
-    const first = await processEventBatch(h.secondary.geo);
+    const first = await processEventBatch(h.secondaryGeo);
     expect(first.gapsDetected).toBeGreaterThanOrEqual(1);
     expect(await registry.get(h.secondary.trackingSql!, fastId)).toBeDefined();
     expect(await registry.get(h.secondary.trackingSql!, slowId!)).toBeUndefined();
@@ -66,7 +66,7 @@ describe('geo replication: failures, gaps, backoff, selective sync', () => {
 
     releaseSlow();
     await waitFor(async () => (await h.primary.mainSql`select 1 from packages_package_files where id = ${slowId!.toString()}`).length === 1);
-    const second = await processEventBatch(h.secondary.geo);
+    const second = await processEventBatch(h.secondaryGeo);
     expect(second.gapsRecovered).toBeGreaterThanOrEqual(1);
     expect(await registry.get(h.secondary.trackingSql!, slowId!)).toBeDefined();
     const left = await h.secondary.trackingSql!`select count(*)::int as n from geo_event_gaps`;
@@ -80,9 +80,9 @@ describe('geo replication: failures, gaps, backoff, selective sync', () => {
       await tx`select 1/0`;
     }).catch(() => undefined);
     await rawRow('packages/after-rollback');
-    expect((await processEventBatch(h.secondary.geo)).gapsDetected).toBe(1);
+    expect((await processEventBatch(h.secondaryGeo)).gapsDetected).toBe(1);
     await h.secondary.trackingSql!`update geo_event_gaps set detected_at = now() - interval '2 hours'`;
-    expect((await processEventBatch(h.secondary.geo)).gapsDropped).toBe(1);
+    expect((await processEventBatch(h.secondaryGeo)).gapsDropped).toBe(1);
     const [stats] = await h.secondary.trackingSql!`select gaps_dropped::int from geo_event_stats`;
     expect(stats?.gaps_dropped).toBeGreaterThanOrEqual(1);
   });
@@ -113,7 +113,7 @@ describe('geo replication: failures, gaps, backoff, selective sync', () => {
   it('a file missing on the primary fails the registry with the 4 h cap; other failures cap at 1 h', async () => {
     const missing = await rawRow('packages/never-written.bin');
     await registry.insertPending(h.secondary.trackingSql!, [missing]);
-    expect(await syncBlob(h.secondary.geo, packageFileReplicator, missing)).toBe('failed');
+    expect(await syncBlob(h.secondaryGeo, packageFileReplicator, missing)).toBe('failed');
     const first = await registry.get(h.secondary.trackingSql!, missing);
     expect(first).toMatchObject({ state: RegistryState.failed, retry_count: 1, missing_on_primary: true, last_sync_failure: 'the file is missing on the primary' });
     const s1 = await secondsUntilRetry(missing);
@@ -122,7 +122,7 @@ describe('geo replication: failures, gaps, backoff, selective sync', () => {
 
     // many failures later the 4 h cap applies
     await h.secondary.trackingSql!`update package_file_registry set retry_count = 20, state = 0 where package_file_id = ${missing.toString()}`;
-    await syncBlob(h.secondary.geo, packageFileReplicator, missing);
+    await syncBlob(h.secondaryGeo, packageFileReplicator, missing);
     const capped = await secondsUntilRetry(missing);
     expect(capped).toBeGreaterThan(4 * 3600 + 14);
     expect(capped).toBeLessThan(4 * 3600 + 75);
@@ -131,14 +131,14 @@ describe('geo replication: failures, gaps, backoff, selective sync', () => {
   it('refuses a path-traversal blob_path: nothing is read or written outside the storage roots', async () => {
     const evil = await rawRow('../../../../etc/passwd');
     await registry.insertPending(h.secondary.trackingSql!, [evil]);
-    expect(await syncBlob(h.secondary.geo, packageFileReplicator, evil)).toBe('failed');
+    expect(await syncBlob(h.secondaryGeo, packageFileReplicator, evil)).toBe('failed');
     const row = await registry.get(h.secondary.trackingSql!, evil);
     expect(row?.state).toBe(RegistryState.failed);
     expect(row?.last_sync_failure).toMatch(/500|unsafe/i);
     expect(existsSync(path.join(h.secondaryRoot, '..', '..', '..', '..', 'etc', 'passwd.tmp'))).toBe(false);
     // and a normal failure caps at 1 h
     await h.secondary.trackingSql!`update package_file_registry set retry_count = 20, state = 0 where package_file_id = ${evil.toString()}`;
-    await syncBlob(h.secondary.geo, packageFileReplicator, evil);
+    await syncBlob(h.secondaryGeo, packageFileReplicator, evil);
     const capped = await secondsUntilRetry(evil);
     expect(capped).toBeGreaterThan(3600 + 14);
     expect(capped).toBeLessThan(3600 + 75);
@@ -150,14 +150,14 @@ describe('geo replication: failures, gaps, backoff, selective sync', () => {
     await h.startSyncWorkers();
     const inA = await createPackageFile(h.primary.mainSql, h.primary.storage, packageId, 'a.bin', randomBytes(2048));
     const inB = await createPackageFile(h.primary.mainSql, h.primary.storage, pkgB, 'b.bin', randomBytes(2048));
-    await processEventBatch(h.secondary.geo);
+    await processEventBatch(h.secondaryGeo);
     await h.waitForState(packageFileReplicator, inA, RegistryState.synced);
     expect(await registry.get(h.secondary.trackingSql!, inB)).toBeUndefined();
     const pathA = (await registry.get(h.secondary.trackingSql!, inA))!.blob_path!;
     expect(existsSync(path.join(h.secondaryRoot, pathA))).toBe(true);
 
     await setSelectiveSyncOrganizations(h.secondary.trackingSql!, [orgB]);
-    await runRegistryConsistency(h.secondary.geo);
+    await runRegistryConsistency(h.secondaryGeo);
     expect(await registry.get(h.secondary.trackingSql!, inA)).toBeUndefined();
     expect(existsSync(path.join(h.secondaryRoot, pathA))).toBe(false);
     expect((await registry.get(h.secondary.trackingSql!, inB))?.state).toBe(RegistryState.pending);
@@ -168,11 +168,11 @@ describe('geo replication: failures, gaps, backoff, selective sync', () => {
     await setFlag(h.primary.mainSql, siteFlags(), 'geo_package_file_replication', false);
     try {
       const id = await rawRow('packages/flag-off');
-      await processEventBatch(h.secondary.geo);
+      await processEventBatch(h.secondaryGeo);
       expect(await registry.get(h.secondary.trackingSql!, id)).toBeUndefined();
-      expect((await runRegistryConsistency(h.secondary.geo)).created).toBe(0);
+      expect((await runRegistryConsistency(h.secondaryGeo)).created).toBe(0);
       await setFlag(h.primary.mainSql, siteFlags(), 'geo_package_file_replication', true);
-      await runRegistryConsistency(h.secondary.geo);
+      await runRegistryConsistency(h.secondaryGeo);
       expect((await registry.get(h.secondary.trackingSql!, id))?.state).toBe(RegistryState.pending);
     } finally {
       await setFlag(h.primary.mainSql, siteFlags(), 'geo_package_file_replication', true);

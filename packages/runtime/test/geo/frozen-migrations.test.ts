@@ -24,6 +24,8 @@ const RELEASED = {
     'geo/packages_helm_metadata_cache/0002_sync_job_id',
     'geo/0002_unknown_events',
     'geo/0003_registry_bulk_operations',
+    'geo/package_file/0003_verification_indexes',
+    'geo/packages_helm_metadata_cache/0003_verification_indexes',
   ],
 };
 

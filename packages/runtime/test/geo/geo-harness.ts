@@ -6,7 +6,7 @@ import path from 'node:path';
 import express from 'express';
 import { loadConfig } from '@meridian/config';
 import { migrationTemplate } from '@meridian/db';
-import { derive, registryStore, type GeoSettings, type ReplicatorDefinition } from '@meridian/geo';
+import { derive, primaryContext, registryStore, secondaryContext, type GeoSettings, type PrimaryGeoContext, type ReplicatorDefinition, type SecondaryGeoContext } from '@meridian/geo';
 import { createLogger } from '@meridian/logger';
 import { createRedisConnection, startWorkerPool, type WorkerPool } from '@meridian/queue';
 import { createTestDatabase, createTestPrefix, deleteKeysWithPrefix, testRedisUrl, waitFor, type TestDatabase } from '@meridian/testing';
@@ -18,6 +18,9 @@ export const SECRET = 'geo-test-shared-secret-0123456789abcdef';
 export interface GeoHarness {
   primary: SiteResources;
   secondary: SiteResources;
+  /** the sites' geo contexts, narrowed to their roles */
+  primaryGeo: PrimaryGeoContext;
+  secondaryGeo: SecondaryGeoContext;
   mainDb: TestDatabase;
   trackingDb: TestDatabase;
   primaryUrl: string;
@@ -98,6 +101,8 @@ export async function startGeoHarness(options: { geoSettings?: Partial<GeoSettin
   return {
     primary,
     secondary,
+    primaryGeo: primaryContext(primary.geo),
+    secondaryGeo: secondaryContext(secondary.geo),
     mainDb,
     trackingDb,
     primaryUrl,

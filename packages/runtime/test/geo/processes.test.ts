@@ -46,7 +46,7 @@ describe('geo replication with real worker processes', () => {
     const content = randomBytes(4 * 1024 * 1024); // ~4 s through the 1 MiB/s link
     const id = await createPackageFile(h.primary.mainSql, h.primary.storage, packageId, 'big.bin', content);
     const worker = await start(WORKER, h.secondaryEnv({ PRIMARY_API_URL: proxy.url, GEO_SYNC_TIMEOUT_MS: '1500' }), 'worker started');
-    await processEventBatch(h.secondary.geo); // enqueues the sync
+    await processEventBatch(h.secondaryGeo); // enqueues the sync
     const finalPath = path.join(h.secondaryRoot, (await h.primary.mainSql<{ file_path: string }[]>`select file_path from packages_package_files where id = ${id.toString()}`)[0]!.file_path);
     const dir = path.dirname(finalPath);
     await waitFor(() => existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('.tmp-')), { message: 'download in progress' });
@@ -56,7 +56,7 @@ describe('geo replication with real worker processes', () => {
     expect(existsSync(finalPath)).toBe(false);
 
     // the sweeper fails the silent sync once its heartbeat is older than the timeout
-    const sweeper = { ...h.secondary.geo, settings: { ...h.secondary.geo.settings, syncTimeoutMs: 1_500 } };
+    const sweeper = { ...h.secondaryGeo, settings: { ...h.secondaryGeo.settings, syncTimeoutMs: 1_500 } };
     await waitFor(async () => (await runSyncTimeout(sweeper)).package_file === 1, { timeoutMs: 15_000, message: 'sync timed out' });
     const failed = await registry.get(h.secondary.trackingSql!, id);
     expect(failed).toMatchObject({ state: RegistryState.failed, retry_count: 1 });
@@ -66,7 +66,7 @@ describe('geo replication with real worker processes', () => {
     // retried by a new worker once due: synced, identical bytes
     await start(WORKER, h.secondaryEnv(), 'worker started');
     await h.secondary.trackingSql!`update package_file_registry set retry_at = now() where package_file_id = ${id.toString()}`;
-    await runRegistrySync(h.secondary.geo);
+    await runRegistrySync(h.secondaryGeo);
     await h.waitForState(packageFileReplicator, id, RegistryState.synced, 30_000);
     expect(sha(readFileSync(finalPath))).toBe(sha(content));
   });
@@ -77,7 +77,7 @@ describe('geo replication with real worker processes', () => {
     // a timeout far beyond the test's wait: only a resumed job can sync the blob in time
     const env = h.secondaryEnv({ PRIMARY_API_URL: proxy.url, GEO_SYNC_TIMEOUT_MS: '3600000' });
     const first = await start(WORKER, env, 'worker started');
-    await processEventBatch(h.secondary.geo);
+    await processEventBatch(h.secondaryGeo);
     await waitFor(async () => (await registry.get(h.secondary.trackingSql!, id))?.state === RegistryState.started, { message: 'sync started' });
     first.child.kill('SIGKILL');
     await first.exited;
@@ -102,7 +102,7 @@ describe('geo replication with real worker processes', () => {
     const ids: bigint[] = [];
     for (let i = 0; i < 15; i++) ids.push(await createPackageFile(h.primary.mainSql, h.primary.storage, packageId, `c-${i}.bin`, randomBytes(300 * 1024)));
     // one blob per job, so 15 jobs compete for the 3 slots
-    await processEventBatch({ ...h.secondary.geo, settings: { ...h.secondary.geo.settings, syncBatchSize: 1 } });
+    await processEventBatch({ ...h.secondaryGeo, settings: { ...h.secondaryGeo.settings, syncBatchSize: 1 } });
     h.transfers.max = 0;
     let maxActiveJobs = 0;
     const syncQueue = h.secondary.queues.get(syncJob(packageFileReplicator));
@@ -135,7 +135,7 @@ describe('geo replication with real worker processes', () => {
     await start(SCHEDULER, env, 'job schedulers synced');
     await start(WORKER, env, 'worker started');
     for (let i = 0; i < 60; i++) await createPackageFile(h.primary.mainSql, h.primary.storage, packageId, `f-${i}.bin`, randomBytes(64 * 1024));
-    const progress = async () => (await typeStatuses(h.secondary.geo.replicators, h.secondary.mainSql, h.secondary.trackingSql)).find((s) => s.name === 'package_file')!;
+    const progress = async () => (await typeStatuses(h.secondaryGeo.replicators, h.secondary.mainSql, h.secondary.trackingSql)).find((s) => s.name === 'package_file')!;
     await waitFor(async () => (await progress()).synced >= 10, { timeoutMs: 30_000, message: 'some synced' });
     expect((await progress()).synced).toBeLessThan((await progress()).count);
     await deleteKeysWithPrefix(env.QUEUE_PREFIX!); // every queue, job and scheduler of the secondary: gone

@@ -35,25 +35,25 @@ describe('geo replication, primary → secondary', () => {
     const id = await createPackageFile(h.primary.mainSql, h.primary.storage, packageId, 'widget-1.0.0.tgz', content);
     const [event] = await h.primary.mainSql`select event_name, payload from geo_events where replicable_name = 'package_file' order by id desc limit 1`;
     expect(event).toMatchObject({ event_name: 'created', payload: { model_record_id: Number(id) } });
-    const batch = await processEventBatch(h.secondary.geo);
+    const batch = await processEventBatch(h.secondaryGeo);
     expect(batch.events).toBeGreaterThanOrEqual(1);
     await h.waitForState(packageFileReplicator, id, RegistryState.synced);
     expect(sha(await secondaryBytes('packages_package_files', id))).toBe(sha(content));
     const registry = await registryStore(packageFileReplicator).get(h.secondary.trackingSql!, id);
     expect(registry).toMatchObject({ retry_count: 0, last_sync_failure: null });
-    const [status] = (await typeStatuses(h.secondary.geo.replicators, h.secondary.mainSql, h.secondary.trackingSql)).filter((s) => s.name === 'package_file');
+    const [status] = (await typeStatuses(h.secondaryGeo.replicators, h.secondary.mainSql, h.secondary.trackingSql)).filter((s) => s.name === 'package_file');
     expect(status).toMatchObject({ count: 1, registryCount: 1, synced: 1, syncedInPercentage: 100 });
   });
 
   it('an update of a mutable blob is synced again', async () => {
     const id = await upsertHelmMetadataCache(h.primary.mainSql, h.primary.storage, projectId, 'stable', 'apiVersion: v1\nentries: {}\n');
-    await processEventBatch(h.secondary.geo);
+    await processEventBatch(h.secondaryGeo);
     await h.waitForState(helmMetadataCacheReplicator, id, RegistryState.synced);
     const v2 = `apiVersion: v1\nentries:\n  widget: [${randomBytes(8).toString('hex')}]\n`;
     expect(await upsertHelmMetadataCache(h.primary.mainSql, h.primary.storage, projectId, 'stable', v2)).toBe(id);
     const [event] = await h.primary.mainSql`select event_name from geo_events where replicable_name = 'packages_helm_metadata_cache' order by id desc limit 1`;
     expect(event?.event_name).toBe('updated');
-    await processEventBatch(h.secondary.geo);
+    await processEventBatch(h.secondaryGeo);
     await h.waitForState(helmMetadataCacheReplicator, id, RegistryState.synced);
     expect((await secondaryBytes('packages_helm_metadata_caches', id)).toString()).toBe(v2);
   });
@@ -61,7 +61,7 @@ describe('geo replication, primary → secondary', () => {
   it('delete → blob and registry gone on the secondary (bulk delete: one event per row)', async () => {
     const ids = [];
     for (let i = 0; i < 3; i++) ids.push(await createPackageFile(h.primary.mainSql, h.primary.storage, packageId, `doomed-${i}.tgz`, randomBytes(1024)));
-    await processEventBatch(h.secondary.geo);
+    await processEventBatch(h.secondaryGeo);
     for (const id of ids) await h.waitForState(packageFileReplicator, id, RegistryState.synced);
     const paths = await h.primary.mainSql<{ file_path: string }[]>`select file_path from packages_package_files where id = any(${ids.map(String)}::bigint[])`;
     for (const p of paths) expect(existsSync(path.join(h.secondaryRoot, p.file_path))).toBe(true);
@@ -70,7 +70,7 @@ describe('geo replication, primary → secondary', () => {
     expect(deleted.count).toBe(3);
     const events = await h.primary.mainSql`select payload from geo_events where event_name = 'deleted' and replicable_name = 'package_file'`;
     expect(events.map((e) => BigInt(e.payload.model_record_id)).sort()).toEqual([...ids].sort());
-    await processEventBatch(h.secondary.geo);
+    await processEventBatch(h.secondaryGeo);
     for (const id of ids) expect(await registryStore(packageFileReplicator).get(h.secondary.trackingSql!, id)).toBeUndefined();
     for (const p of paths) expect(existsSync(path.join(h.secondaryRoot, p.file_path))).toBe(false);
   });
@@ -87,7 +87,7 @@ describe('geo replication, primary → secondary', () => {
     // an orphan: a registry whose model never existed on the primary
     await registry.insertPending(h.secondary.trackingSql!, [999_999n]);
 
-    const result = await runRegistryConsistency(h.secondary.geo);
+    const result = await runRegistryConsistency(h.secondaryGeo);
     expect(result.created).toBeGreaterThanOrEqual(25);
     expect(result.removed).toBeGreaterThanOrEqual(1);
     for (const { id } of lost) expect(await registry.get(h.secondary.trackingSql!, id)).toBeDefined();
@@ -95,27 +95,27 @@ describe('geo replication, primary → secondary', () => {
     const laps = await h.secondary.trackingSql!`select replicable_name, finished_at >= started_at as ok from geo_consistency_laps`;
     expect(laps.filter((l) => l.replicable_name === 'package_file').length).toBeGreaterThanOrEqual(1);
     // the backfilled registries are picked up by the registry sync like any pending one
-    await runRegistrySync(h.secondary.geo);
+    await runRegistrySync(h.secondaryGeo);
     await h.waitForState(packageFileReplicator, lost[0]!.id, RegistryState.failed); // their files were never written
   });
 
   it('prunes only events every secondary has processed, after it reported', async () => {
-    expect(await runEventPrune(h.primary.geo)).toMatchObject({ deleted: 0, reason: 'no secondary has reported yet' });
-    await processEventBatch(h.secondary.geo);
-    const position = await cursorPosition(h.secondary.geo);
-    expect(await runStatusReport(h.secondary.geo)).toEqual({ cursorEventId: position.toString() });
+    expect(await runEventPrune(h.primaryGeo)).toMatchObject({ deleted: 0, reason: 'no secondary has reported yet' });
+    await processEventBatch(h.secondaryGeo);
+    const position = await cursorPosition(h.secondaryGeo);
+    expect(await runStatusReport(h.secondaryGeo)).toEqual({ cursorEventId: position.toString() });
     const [site] = await h.primary.mainSql`select site_name, cursor_event_id from geo_secondary_sites`;
     expect(site).toMatchObject({ site_name: 'secondary', cursor_event_id: position });
     // a new event after the report must survive the prune
     await createPackageFile(h.primary.mainSql, h.primary.storage, packageId, 'after-report.tgz', randomBytes(10));
-    const pruned = await runEventPrune(h.primary.geo);
+    const pruned = await runEventPrune(h.primaryGeo);
     expect(pruned.deleted).toBeGreaterThan(0);
     const left = await h.primary.mainSql<{ id: bigint }[]>`select id from geo_events order by id`;
     expect(left.every((e) => e.id > position)).toBe(true);
     expect(left.length).toBeGreaterThanOrEqual(1);
     // a stale secondary blocks pruning
     await h.primary.mainSql`update geo_secondary_sites set reported_at = now() - interval '1 hour'`;
-    expect((await runEventPrune(h.primary.geo)).reason).toMatch(/stale secondaries: secondary/);
+    expect((await runEventPrune(h.primaryGeo)).reason).toMatch(/stale secondaries: secondary/);
   });
 
   it('rejects status reports without a valid token', async () => {

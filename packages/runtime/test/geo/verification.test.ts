@@ -38,7 +38,7 @@ describe('primary verification', () => {
   it('checksums a blob to what sha256sum computes, and writes checksum_succeeded with it', async () => {
     const id = await newFile(randomBytes(3 * 1024 * 1024 + 17));
     expect((await row(id)).verification_state).toBe(VerificationState.pending);
-    const result = await runVerification(h.primary.geo, packageFileReplicator);
+    const result = await runVerification(h.primaryGeo, packageFileReplicator);
     expect(result.enabled).toBe(true);
     expect(result.succeeded).toBeGreaterThanOrEqual(1);
     const expected = execFileSync('sha256sum', [path.join(h.primaryRoot, await filePath(id))]).toString().split(' ')[0];
@@ -52,7 +52,7 @@ describe('primary verification', () => {
     rmSync(path.join(h.primaryRoot, await filePath(id)));
     let now = Date.now();
     for (let n = 1; n <= 4; n++) {
-      await runVerification(h.primary.geo, packageFileReplicator, { now: at(now) });
+      await runVerification(h.primaryGeo, packageFileReplicator, { now: at(now) });
       const r = await row(id);
       expect(r).toMatchObject({ verification_state: VerificationState.failed, verification_retry_count: n });
       expect(r.verification_failure).toMatch(/^Error during verification: BlobMissingError/);
@@ -60,7 +60,7 @@ describe('primary verification', () => {
       expect(delay).toBeGreaterThanOrEqual(n ** 4 + 15);
       expect(delay).toBeLessThanOrEqual(n ** 4 + 15 + 29 * (n + 1));
       // not retried before it is due
-      await runVerification(h.primary.geo, packageFileReplicator, { now: at(now + (n ** 4 + 14) * 1000) });
+      await runVerification(h.primaryGeo, packageFileReplicator, { now: at(now + (n ** 4 + 14) * 1000) });
       expect((await row(id)).verification_retry_count).toBe(n);
       now = r.verification_retry_at!.getTime() + 1_000;
     }
@@ -70,12 +70,12 @@ describe('primary verification', () => {
   it('sends succeeded rows back to pending after the reverification interval and checksums them again', async () => {
     const id = await newFile();
     const t0 = Date.now();
-    await runVerification(h.primary.geo, packageFileReplicator, { now: at(t0) });
+    await runVerification(h.primaryGeo, packageFileReplicator, { now: at(t0) });
     expect((await row(id)).verified_at?.getTime()).toBe(t0);
-    const early = await runVerification(h.primary.geo, packageFileReplicator, { now: at(t0 + 7 * DAY - 60_000) });
+    const early = await runVerification(h.primaryGeo, packageFileReplicator, { now: at(t0 + 7 * DAY - 60_000) });
     expect((await row(id)).verified_at?.getTime()).toBe(t0);
     expect(early.reverified).toBe(0);
-    const due = await runVerification(h.primary.geo, packageFileReplicator, { now: at(t0 + 7 * DAY + 60_000) });
+    const due = await runVerification(h.primaryGeo, packageFileReplicator, { now: at(t0 + 7 * DAY + 60_000) });
     expect(due.reverified).toBeGreaterThanOrEqual(1);
     expect(await row(id)).toMatchObject({ verification_state: VerificationState.succeeded });
     expect((await row(id)).verified_at?.getTime()).toBe(t0 + 7 * DAY + 60_000);
@@ -88,10 +88,10 @@ describe('primary verification', () => {
     const claimed = await h.primary.mainSql.begin((tx) => store.claim(tx, 1_000, new Date(t0)));
     expect(claimed.map((c) => c.modelId)).toContain(id);
     // …and the worker never reports back
-    const before = await runVerification(h.primary.geo, packageFileReplicator, { now: at(t0 + 8 * 3_600_000 - 60_000) });
+    const before = await runVerification(h.primaryGeo, packageFileReplicator, { now: at(t0 + 8 * 3_600_000 - 60_000) });
     expect(before.timedOut).toBe(0);
     expect((await row(id)).verification_state).toBe(VerificationState.started);
-    const after = await runVerification(h.primary.geo, packageFileReplicator, { now: at(t0 + 8 * 3_600_000 + 60_000) });
+    const after = await runVerification(h.primaryGeo, packageFileReplicator, { now: at(t0 + 8 * 3_600_000 + 60_000) });
     expect(after.timedOut).toBeGreaterThanOrEqual(1);
     expect(await row(id)).toMatchObject({ verification_state: VerificationState.failed, verification_retry_count: 1, verification_failure: 'Verification timed out after 28800 s' });
     // a late report from the dead worker changes nothing
@@ -122,7 +122,7 @@ describe('primary verification', () => {
     expect(all.filter((id) => ids.includes(id)).length).toBe(30);
     // put them back and let three runs race over them
     await h.primary.mainSql`update package_file_states set verification_state = 0 where package_file_id = any(${ids.map(String)}::bigint[])`;
-    await Promise.all([0, 1, 2].map(() => runVerification(h.primary.geo, packageFileReplicator)));
+    await Promise.all([0, 1, 2].map(() => runVerification(h.primaryGeo, packageFileReplicator)));
     for (const id of ids) {
       expect((await row(id)).verification_state).toBe(VerificationState.succeeded);
       expect(await checksumEvents(id)).toHaveLength(1);
@@ -132,7 +132,7 @@ describe('primary verification', () => {
   it('backfills missing state rows', async () => {
     const id = await newFile();
     await h.primary.mainSql`delete from package_file_states where package_file_id = ${id.toString()}`;
-    const result = await runVerification(h.primary.geo, packageFileReplicator);
+    const result = await runVerification(h.primaryGeo, packageFileReplicator);
     expect(result.backfilled).toBe(1);
     expect((await row(id)).verification_state).toBe(VerificationState.succeeded);
   });
@@ -141,7 +141,7 @@ describe('primary verification', () => {
     await setFlag(h.primary.mainSql, siteFlags(), 'geo_package_file_verification', false);
     try {
       const id = await newFile();
-      expect((await runVerification(h.primary.geo, packageFileReplicator)).enabled).toBe(false);
+      expect((await runVerification(h.primaryGeo, packageFileReplicator)).enabled).toBe(false);
       expect((await row(id)).verification_state).toBe(VerificationState.pending);
     } finally {
       await setFlag(h.primary.mainSql, siteFlags(), 'geo_package_file_verification', true);
