@@ -11,7 +11,7 @@ export interface SiteApiOptions {
   adminToken: string;
   viewerToken?: string | undefined;
   /** extra routers beyond the site's feature routers (siteRouters), mounted before the 404 handler */
-  routers?: ReadonlyArray<{ path: string; router: Router }>;
+  routers?: ReadonlyArray<{ path: string; router: Router; access?: ReadonlyArray<'admin' | 'viewer'> }>;
 }
 
 /** The site's HTTP surface: health, readiness, metrics, Bull Board, and feature routers. */
@@ -42,7 +42,10 @@ export function createSiteApi(options: SiteApiOptions): Express {
     }
   });
   app.use(BULL_BOARD_PATH, requireRole(auth), bullBoardRouter(queues, site.config.SITE_NAME));
-  for (const { path, router } of [...siteRouters(site), ...(options.routers ?? [])]) app.use(path, router);
+  for (const { path, router, access } of [...siteRouters(site), ...(options.routers ?? [])]) {
+    if (access) app.use(path, requireRole(auth, access), router);
+    else app.use(path, router);
+  }
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });
