@@ -51,6 +51,12 @@ export function createSiteApi(options: SiteApiOptions): Express {
     res.status(404).json({ error: 'not_found' });
   });
   app.use((error: Error, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    // a body parser's refusal (malformed JSON, too large) is the client's error, with its own status
+    const status = (error as { status?: unknown; expose?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500 && (error as { expose?: unknown }).expose === true) {
+      if (!res.headersSent) res.status(status).json({ error: 'bad_request', message: error.message });
+      return;
+    }
     (res.locals.logger as Logger | undefined ?? site.logger).error({ err: error, path: req.path }, 'request failed');
     if (!res.headersSent) res.status(500).json({ error: 'internal', message: 'internal error' });
   });
