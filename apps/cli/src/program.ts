@@ -6,6 +6,7 @@ import { registerClaimsCommands } from './commands/claims';
 import { registerDbCommands } from './commands/db';
 import { registerFlagCommands } from './commands/flags';
 import { registerGeoCommands } from './commands/geo';
+import { registerOrgMoveCommands } from './commands/org-move';
 import { registerStatusCommand } from './commands/status';
 import { checkServices, formatSeconds, namedNetworkFailure, neededDatabases, ServiceUnavailableError } from './services';
 
@@ -23,6 +24,7 @@ export function buildProgram(io: CliIo): Command {
   registerStatusCommand(program, io);
   registerGeoCommands(program, io);
   registerClaimsCommands(program, io);
+  registerOrgMoveCommands(program, io);
   // Before any command touches a database: each one it needs must answer within CLI_TIMEOUT_MS,
   // or the command ends at once naming it (a host that accepts and never answers must not hang us).
   program.hook('preAction', async (_program, action) => {

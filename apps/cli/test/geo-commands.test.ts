@@ -53,10 +53,13 @@ describe('meridian geo', () => {
     expect(await runCli(['geo', 'selective-sync', 'clear'], captureIo(secondary))).toBe(0);
   });
 
-  it('laps --json lists completed consistency laps (none yet)', async () => {
+  it('laps --json lists each type: no completed lap yet, the current one not started', async () => {
     const io = captureIo(secondary);
     expect(await runCli(['geo', 'laps', '--json'], io)).toBe(0);
-    expect(JSON.parse(io.stdout())).toEqual([]);
+    const laps = JSON.parse(io.stdout()) as Array<Record<string, unknown>>;
+    expect(laps).toHaveLength(2);
+    expect(laps[0]).toMatchObject({ type: 'package_file', 'current lap': '0.0 %' });
+    expect(laps[0]!['last lap finished']).toBeUndefined();
   });
 
   it('secondary-only commands refuse a primary configuration with exit 2', async () => {

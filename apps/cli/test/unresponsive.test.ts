@@ -46,6 +46,8 @@ const COMMANDS: Array<{ argv: string[]; role: 'primary' | 'secondary' }> = [
   { argv: ['geo', 'status', '--json'], role: 'secondary' },
   { argv: ['geo', 'status', '--watch', '--timeout', '600'], role: 'secondary' },
   { argv: ['geo', 'laps'], role: 'secondary' },
+  { argv: ['geo', 'double-check', '--type', 'all', '--since-hours', '24'], role: 'secondary' },
+  { argv: ['org', 'readiness', '1'], role: 'secondary' },
   { argv: ['geo', 'selective-sync', 'show'], role: 'secondary' },
   { argv: ['geo', 'sites', 'list'], role: 'primary' },
 ];

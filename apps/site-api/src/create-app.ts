@@ -12,7 +12,7 @@ export interface SiteApiOptions {
   adminToken: string;
   viewerToken?: string | undefined;
   /** extra routers beyond the site's feature routers (siteRouters), mounted before the 404 handler */
-  routers?: ReadonlyArray<{ path: string; router: Router }>;
+  routers?: ReadonlyArray<{ path: string; router: Router; access?: ReadonlyArray<'admin' | 'viewer'> }>;
 }
 
 /** The site's HTTP surface: health, readiness, metrics, Bull Board, and feature routers. */
@@ -44,12 +44,21 @@ export function createSiteApi(options: SiteApiOptions): Express {
   });
   app.use(BULL_BOARD_PATH, requireRole(auth), bullBoardRouter(queues, site.config.SITE_NAME));
   app.use(registryAdminMiddleware(site.geo, auth, { metrics }));
-  for (const { path, router } of [...siteRouters(site), ...(options.routers ?? [])]) app.use(path, router);
+  for (const { path, router, access } of [...siteRouters(site), ...(options.routers ?? [])]) {
+    if (access) app.use(path, requireRole(auth, access), router);
+    else app.use(path, router);
+  }
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });
   });
   app.use((error: Error, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    // a body parser's refusal (malformed JSON, too large) is the client's error, with its own status
+    const status = (error as { status?: unknown; expose?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500 && (error as { expose?: unknown }).expose === true) {
+      if (!res.headersSent) res.status(status).json({ error: 'bad_request', message: error.message });
+      return;
+    }
     (res.locals.logger as Logger | undefined ?? site.logger).error({ err: error, path: req.path }, 'request failed');
     if (!res.headersSent) res.status(500).json({ error: 'internal', message: 'internal error' });
   });

@@ -25,6 +25,8 @@ export interface SiteBase {
 export interface SiteRoute {
   path: string;
   router: Router;
+  /** credentials the site API requires before the router (roles of site-api's auth); unset = public */
+  access?: ReadonlyArray<'admin' | 'viewer'>;
 }
 
 /**

@@ -1,8 +1,9 @@
 export { siteCatalog, siteSchedules, siteFlags, siteMigrationSet, siteQueues } from './site-catalog';
 export { siteProcessors, siteRouters, registerSiteMetrics } from './site-features';
 export { openSiteResources, siteDatabases, moduleContext, type SiteResources, type SiteDatabases, type OpenSiteOptions } from './site-resources';
-export { siteModules, siteReplicators, geoModule } from './site-modules';
+export { siteModules, siteReplicators, geoModule, orgMoveModule } from './site-modules';
 export { claimsModule, openClaims } from './modules/claims-module';
+export { claimsModelStates, createOrgMoveModule } from './modules/org-move-module';
 export { defineFeatureModule, type FeatureModule, type SiteBase, type SiteRoute } from './feature-module';
 export { heartbeatJob } from './core-jobs';
 export { migrateSite } from './migrate-site';

@@ -5,6 +5,7 @@ import type { FeatureModule } from './feature-module';
 import { cellModelsModule } from './modules/cell-models-module';
 import { claimsModule } from './modules/claims-module';
 import { createGeoModule } from './modules/geo-module';
+import { createOrgMoveModule } from './modules/org-move-module';
 import { storageModule } from './modules/storage-sweep';
 
 // The composition root: the features a site runs, in migration order. Adding a feature is a
@@ -15,7 +16,9 @@ assertDistinct(replicators);
 
 export const geoModule = createGeoModule(replicators);
 
-export const siteModules: ReadonlyArray<FeatureModule<never>> = [cellModelsModule, storageModule, geoModule, claimsModule] as unknown as ReadonlyArray<FeatureModule<never>>;
+export const orgMoveModule = createOrgMoveModule(replicators);
+
+export const siteModules: ReadonlyArray<FeatureModule<never>> = [cellModelsModule, storageModule, geoModule, claimsModule, orgMoveModule] as unknown as ReadonlyArray<FeatureModule<never>>;
 
 export function siteReplicators(): readonly ReplicatorDefinition[] {
   return replicators;

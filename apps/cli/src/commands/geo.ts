@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, type Config } from '@meridian/config';
 import { createSql, type Sql } from '@meridian/db';
-import { cursorStatus, lastCompletedLaps, primaryStatus, primaryStatusFields, selectiveSyncOrganizations, setSelectiveSyncOrganizations, statusFields, typeStatuses } from '@meridian/geo';
+import { cursorStatus, primaryStatus, primaryStatusFields, selectiveSyncOrganizations, setSelectiveSyncOrganizations, statusFields, typeStatuses } from '@meridian/geo';
 import type { PrimaryStatus } from '@meridian/geo';
 import { siteReplicators } from '@meridian/runtime';
 import { printTable, UsageError, type CliIo } from '../io';
@@ -164,21 +164,6 @@ export function registerGeoCommands(program: Command, io: CliIo): void {
     .action(async () => {
       await withDatabases(io, (db) => setSelectiveSyncOrganizations(requireSecondary(db), []));
       io.out('selective sync cleared: every organization replicates\n');
-    });
-
-  geo
-    .command('laps')
-    .description('the last completed consistency lap per type (a full pass over its id space)')
-    .option('--json', 'machine-readable output')
-    .action(async (options: { json?: boolean }) => {
-      await withDatabases(io, async (db) => {
-        const laps = await lastCompletedLaps(requireSecondary(db));
-        printTable(
-          io,
-          [...laps.values()].map((l) => ({ type: l.replicableName, started: l.startedAt, finished: l.finishedAt, created: l.registriesCreated, removed: l.registriesRemoved })),
-          Boolean(options.json),
-        );
-      });
     });
 
   const sites = geo.command('sites').description('secondaries known to this primary (they gate event pruning)');
