@@ -21,8 +21,8 @@ async function seed(main: Sql, tracking: Sql, rows: number): Promise<number> {
   await main`insert into packages_packages (id, project_id, name) values (1, 1, 'pkg')`;
   const old = rows - WINDOW_ROWS;
   // ids grow with created_at, as in a real table: the window is the newest 50,000 rows
-  const createdAt = `case when g > ${old} then now() - interval '${WINDOW_HOURS - 1} hours' * (${rows} - g) / ${WINDOW_ROWS}
-    else now() - interval '${WINDOW_HOURS + 1} hours' - interval '365 days' * (${old} - g) / ${old} end`;
+  const createdAt = `case when g > ${old} then now() - interval '${WINDOW_HOURS - 1} hours' * ((${rows} - g)::float8 / ${WINDOW_ROWS})
+    else now() - interval '${WINDOW_HOURS + 1} hours' - interval '365 days' * ((${old} - g)::float8 / ${old}) end`;
   await main.unsafe(`
     insert into packages_package_files (id, package_id, file_name, file_path, size, created_at)
     select g, 1, 'f', 'p/' || g, 1, ${createdAt} from generate_series(1, ${rows}) g`);

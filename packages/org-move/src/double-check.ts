@@ -96,62 +96,67 @@ async function checkType(options: DoubleCheckOptions, definition: ReplicatorDefi
   const { registryTable, modelIdColumn } = derive(definition);
   const table = definition.table;
   const scope = scopeClause(main, definition, organizations);
-  const { total } = exactlyOne(
-    await main<{ total: bigint }[]>`
-      select count(*)::bigint as total from ${main(table)} m where m.created_at >= ${window.since} and m.created_at <= ${until} ${scope}`,
-    'window row count',
-  );
+  // the window's size (for progress), the creates and the deletes are independent reads: at once
+  const total = main<{ total: bigint }[]>`
+    select count(*)::bigint as total from ${main(table)} m where m.created_at >= ${window.since} and m.created_at <= ${until} ${scope}`.then((rows) => Number(exactlyOne(rows, 'window row count').total));
 
   // creates: the window's rows in (created_at, id) order through the index, a batch at a time
-  const missingIds: bigint[] = [];
-  let checked = 0;
-  // the keyset carries created_at as text, sent as text: a JS Date (and postgres.js's timestamptz
-  // parameters) keep milliseconds, PostgreSQL microseconds, and a rounded key would re-read rows
-  let after: { createdAt: string; id: bigint } | undefined;
-  for (;;) {
-    const rows = await main<{ id: bigint; created_at: string }[]>`
-      select m.id, m.created_at::text as created_at from ${main(table)} m
-      where m.created_at >= ${window.since} and m.created_at <= ${until}
-        ${after ? main`and (m.created_at, m.id) > (${after.createdAt}::text::timestamptz, ${after.id.toString()})` : main``}
-        ${scope}
-      order by m.created_at, m.id limit ${batch}`;
-    if (rows.length === 0) break;
-    const ids = rows.map((r) => r.id);
-    const present = new Set(
-      (await tracking<{ id: bigint }[]>`
-        select ${tracking(modelIdColumn)} as id from ${tracking(registryTable)} where ${tracking(modelIdColumn)} = any(${ids.map(String)}::bigint[])`).map((r) => r.id),
-    );
-    const missing = ids.filter((id) => !present.has(id));
-    // pending registries sync through the normal path; one the event cursor creates meanwhile is kept
-    if (missing.length > 0 && !options.dryRun) await registry.insertPending(tracking, missing);
-    missingIds.push(...missing);
-    checked += rows.length;
-    const last = rows.at(-1)!;
-    after = { createdAt: last.created_at, id: last.id };
-    options.onProgress?.({ type: definition.name, checked, total: Math.max(Number(total), checked), missing: missingIds.length });
-    if (rows.length < batch) break;
-  }
+  const creates = async () => {
+    const missingIds: bigint[] = [];
+    let checked = 0;
+    // the keyset carries created_at as text, sent as text: a JS Date (and postgres.js's timestamptz
+    // parameters) keep milliseconds, PostgreSQL microseconds, and a rounded key would re-read rows
+    let after: { createdAt: string; id: bigint } | undefined;
+    for (;;) {
+      const rows = await main<{ id: bigint; created_at: string }[]>`
+        select m.id, m.created_at::text as created_at from ${main(table)} m
+        where m.created_at >= ${window.since} and m.created_at <= ${until}
+          ${after ? main`and (m.created_at, m.id) > (${after.createdAt}::text::timestamptz, ${after.id.toString()})` : main``}
+          ${scope}
+        order by m.created_at, m.id limit ${batch}`;
+      if (rows.length === 0) break;
+      const ids = rows.map((r) => r.id);
+      const present = new Set(
+        (await tracking<{ id: bigint }[]>`
+          select ${tracking(modelIdColumn)} as id from ${tracking(registryTable)} where ${tracking(modelIdColumn)} = any(${ids.map(String)}::bigint[])`).map((r) => r.id),
+      );
+      const missing = ids.filter((id) => !present.has(id));
+      // pending registries sync through the normal path; one the event cursor creates meanwhile is kept
+      if (missing.length > 0 && !options.dryRun) await registry.insertPending(tracking, missing);
+      missingIds.push(...missing);
+      checked += rows.length;
+      const last = rows.at(-1)!;
+      after = { createdAt: last.created_at, id: last.id };
+      if (options.onProgress) options.onProgress({ type: definition.name, checked, total: Math.max(await total, checked), missing: missingIds.length });
+      if (rows.length < batch) break;
+    }
+    return { missingIds, checked };
+  };
 
   // deletes: registries created in the window whose row is gone. A deleted row's organization is
   // unknown, so these are not narrowed by organization; registries older than the window are not
   // looked at (their lap covers them)
-  const models = modelStore(definition);
-  const orphanedIds: bigint[] = [];
-  let afterRegistry: { createdAt: string; id: bigint } | undefined;
-  for (;;) {
-    const rows = await tracking<{ id: bigint; created_at: string }[]>`
-      select ${tracking(modelIdColumn)} as id, created_at::text as created_at from ${tracking(registryTable)}
-      where created_at >= ${window.since} and created_at <= ${until}
-        ${afterRegistry ? tracking`and (created_at, ${tracking(modelIdColumn)}) > (${afterRegistry.createdAt}::text::timestamptz, ${afterRegistry.id.toString()})` : tracking``}
-      order by created_at, ${tracking(modelIdColumn)} limit ${batch}`;
-    if (rows.length === 0) break;
-    const existing = await models.inScope(main, rows.map((r) => r.id), []);
-    orphanedIds.push(...rows.map((r) => r.id).filter((id) => !existing.has(id)));
-    const last = rows.at(-1)!;
-    afterRegistry = { createdAt: last.created_at, id: last.id };
-    if (rows.length < batch) break;
-  }
+  const deletes = async () => {
+    const models = modelStore(definition);
+    const orphanedIds: bigint[] = [];
+    let after: { createdAt: string; id: bigint } | undefined;
+    for (;;) {
+      const rows = await tracking<{ id: bigint; created_at: string }[]>`
+        select ${tracking(modelIdColumn)} as id, created_at::text as created_at from ${tracking(registryTable)}
+        where created_at >= ${window.since} and created_at <= ${until}
+          ${after ? tracking`and (created_at, ${tracking(modelIdColumn)}) > (${after.createdAt}::text::timestamptz, ${after.id.toString()})` : tracking``}
+        order by created_at, ${tracking(modelIdColumn)} limit ${batch}`;
+      if (rows.length === 0) break;
+      const existing = await models.inScope(main, rows.map((r) => r.id), []);
+      orphanedIds.push(...rows.map((r) => r.id).filter((id) => !existing.has(id)));
+      const last = rows.at(-1)!;
+      after = { createdAt: last.created_at, id: last.id };
+      if (rows.length < batch) break;
+    }
+    return orphanedIds;
+  };
 
+  const [{ missingIds, checked }, orphanedIds] = await Promise.all([creates(), deletes(), total]);
   return {
     type: definition.name,
     organizationId: options.organizationId,
