@@ -1,7 +1,9 @@
 import { Redis } from 'ioredis';
+import { claimsScenario } from './claims-scenario';
 import type { ChaosCluster, ClusterOptions } from './cluster';
 import type { ProxyMode } from './fault-proxy';
 import type { Random } from './random';
+import type { RunResult, RunSize } from './run-scenario';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -22,6 +24,8 @@ export interface Scenario {
   deleteShare?: number;
   /** injects faults until `context.until`, then returns with the system healed */
   inject(context: FaultContext): Promise<void>;
+  /** a scenario with its own cluster, workload and checks (claims) runs this instead */
+  run?(seed: number, size: RunSize, log: (line: string) => void): Promise<RunResult>;
 }
 
 async function untilEnd(context: FaultContext, step: () => Promise<void>): Promise<void> {
@@ -103,4 +107,5 @@ export const SCENARIOS: readonly Scenario[] = [
       while (Date.now() < context.until) await sleep(200);
     },
   },
+  claimsScenario(6),
 ];
