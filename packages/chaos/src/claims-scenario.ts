@@ -21,7 +21,6 @@ import { startPrivatePostgres } from './servers';
 
 const CELLS = [1, 2] as const;
 const WRITERS_PER_CELL = 4;
-const POOL = 150;
 const credential = (cell: number) => `chaos-cell-${cell}-credential-0123456789`;
 /** lease recovery treats leases older than 5 minutes as stale; it runs "this much later" (a fake clock) */
 const RECOVERY_CLOCK_AHEAD_MS = 6 * 60_000;
@@ -83,9 +82,14 @@ export async function claimsLoss(topology: Sql, cells: readonly Cell[]): Promise
   };
 }
 
-async function signUpLoop(cell: Cell, random: Random, until: number, outcomes: Outcomes, inFlight: { n: number }, log: (line: string) => void): Promise<void> {
+/**
+ * Each cell walks the same sequence of usernames (`user-1`, `user-2`, … with random small skips),
+ * so both cells want nearly every name at nearly the same moment, however fast they go.
+ */
+async function signUpLoop(cell: Cell, next: { n: number }, random: Random, until: number, outcomes: Outcomes, inFlight: { n: number }, log: (line: string) => void): Promise<void> {
   while (Date.now() < until) {
-    const name = `user-${random.int(1, POOL)}`;
+    next.n += random.int(1, 2);
+    const name = `user-${next.n}`;
     inFlight.n++;
     try {
       await signUpUser(cell.claims, cell.sql, { username: name, emails: [`${name}@example.com`] });
@@ -162,7 +166,10 @@ export async function runClaimsScenario(scenarioId: number, seed: number, size: 
     const until = Date.now() + size.faultWindowMs;
     const outcomes: Outcomes = { committed: 0, taken: 0, unavailable: 0, localDuplicate: 0, other: 0 };
     const inFlight = { n: 0 };
-    const writers = cells.flatMap((cell, i) => Array.from({ length: WRITERS_PER_CELL }, () => signUpLoop(cell, workloadRandoms[i]!, until, outcomes, inFlight, log)));
+    const writers = cells.flatMap((cell, i) => {
+      const next = { n: 0 };
+      return Array.from({ length: WRITERS_PER_CELL }, () => signUpLoop(cell, next, workloadRandoms[i]!, until, outcomes, inFlight, log));
+    });
     const inject = (async () => {
       while (Date.now() < until) {
         await sleep(random.int(2_000, 5_000));
@@ -205,7 +212,7 @@ export async function runClaimsScenario(scenarioId: number, seed: number, size: 
       work: { blobsWritten: 0, mib: 0, rowsDeleted: 0, liveBlobs: 0 },
       workload:
         `${outcomes.committed} sign-ups committed, ${outcomes.taken} refused as taken, ${outcomes.unavailable} failed cleanly (service unavailable), ` +
-        `${outcomes.localDuplicate} refused by the cell's own index, ${outcomes.other} other errors; ${CELLS.length} cells × ${WRITERS_PER_CELL} writers over ${POOL} usernames`,
+        `${outcomes.localDuplicate} refused by the cell's own index, ${outcomes.other} other errors; ${CELLS.length} cells × ${WRITERS_PER_CELL} writers, both cells walking one sequence of usernames`,
       faults,
       syncsInFlightAtFaults: inFlightAtFaults,
       loss: { ...loss, unexpectedErrors: outcomes.other },
