@@ -6,13 +6,16 @@ export interface DemoSettings {
   /** isolates key prefixes (and, in main.ts, databases and state) of one demo */
   name: string;
   redisUrl: string;
-  databases: { main: string; tracking: string; topology: string };
-  ports: { primary: number; secondary: number; topology: number };
+  /** `cell2Main`: the second cell's main database (the demo itself writes its users) */
+  databases: { main: string; tracking: string; topology: string; cell2Main: string };
+  /** `cell2`: the address the Topology Service gives for cell 2 (nothing listens there in the demo) */
+  ports: { primary: number; secondary: number; topology: number; cell2: number };
   secrets: {
     adminToken: string;
     viewerToken: string;
     geoSharedSecret: string;
     topologyCellToken: string;
+    topologyCell2Token: string;
     topologyAdminToken: string;
     topologyRouterToken: string;
   };
@@ -31,6 +34,7 @@ export interface DemoProcess {
  * The demo topology: one Topology Service, a primary site (cell 1) and a secondary site, each
  * with its API, scheduler and worker(s). Both sites share the local Redis under different key
  * prefixes; the secondary reads the primary's main database directly (a replica in production).
+ * Cell 2 is a database and a credential only: the demo process writes its users (claims.ts).
  */
 export function demoProcesses(settings: DemoSettings): DemoProcess[] {
   const { common, primary, secondary } = siteEnvironments(settings);
@@ -59,6 +63,7 @@ function siteEnvironments(settings: DemoSettings) {
     SITE_ROLE: 'primary',
     SITE_NAME: 'primary',
     CELL_ID: '1',
+    TOPOLOGY_CELL_CREDENTIAL: secrets.topologyCellToken,
     QUEUE_PREFIX: `meridian-${settings.name}-primary`,
     DATABASE_URL: databases.main,
     GEO_TRACKING_DATABASE_URL: databases.tracking,
@@ -71,16 +76,39 @@ function siteEnvironments(settings: DemoSettings) {
     QUEUE_PREFIX: `meridian-${settings.name}-secondary`,
     STORAGE_ROOT: path.join(settings.root, 'storage', 'secondary'),
   };
-  return { common, primary, secondary };
+  const cell2 = {
+    ...common,
+    SITE_ROLE: 'primary',
+    SITE_NAME: 'cell-2',
+    CELL_ID: '2',
+    TOPOLOGY_CELL_CREDENTIAL: secrets.topologyCell2Token,
+    QUEUE_PREFIX: `meridian-${settings.name}-cell-2`,
+    DATABASE_URL: databases.cell2Main,
+  };
+  return { common, primary, secondary, 'cell-2': cell2 };
 }
 
+export type DemoCell = 'primary' | 'secondary' | 'cell-2';
+
 // What the `meridian` CLI reads (see README, "Operating"): which site it is, and its databases.
-const CLI_KEYS = ['SITE_ROLE', 'SITE_NAME', 'CELL_ID', 'DATABASE_URL', 'GEO_TRACKING_DATABASE_URL', 'TOPOLOGY_DATABASE_URL', 'REDIS_URL', 'QUEUE_PREFIX'] as const;
+// `claims verify` also needs the Topology Service and the cell's credential there.
+const CLI_KEYS = [
+  'SITE_ROLE',
+  'SITE_NAME',
+  'CELL_ID',
+  'DATABASE_URL',
+  'GEO_TRACKING_DATABASE_URL',
+  'TOPOLOGY_DATABASE_URL',
+  'TOPOLOGY_SERVICE_URL',
+  'TOPOLOGY_CELL_CREDENTIAL',
+  'REDIS_URL',
+  'QUEUE_PREFIX',
+] as const;
 
 /** `KEY=value …` for the CLI to act as `site`, exactly as that site's processes are configured. */
-export function cliEnvironment(settings: DemoSettings, site: 'primary' | 'secondary'): Record<string, string> {
+export function cliEnvironment(settings: DemoSettings, site: DemoCell): Record<string, string> {
   const env: Record<string, string> = siteEnvironments(settings)[site];
-  return Object.fromEntries(CLI_KEYS.map((key) => [key, env[key] ?? '']));
+  return Object.fromEntries(CLI_KEYS.filter((key) => env[key] !== undefined).map((key) => [key, env[key]!]));
 }
 
 type Env = Record<string, string>;
@@ -95,8 +123,8 @@ function processList(settings: DemoSettings, common: Env, primary: Env, secondar
         ...common,
         TOPOLOGY_PORT: String(ports.topology),
         // cell 1 is the primary site; routers proxy its traffic to the primary's API
-        TOPOLOGY_CELLS: `1,127.0.0.1:${ports.primary},cell-1`,
-        TOPOLOGY_CELL_CREDENTIALS: `1=${secrets.topologyCellToken}`,
+        TOPOLOGY_CELLS: `1,127.0.0.1:${ports.primary},cell-1;2,127.0.0.1:${ports.cell2},cell-2`,
+        TOPOLOGY_CELL_CREDENTIALS: `1=${secrets.topologyCellToken},2=${secrets.topologyCell2Token}`,
         TOPOLOGY_ADMIN_TOKEN: secrets.topologyAdminToken,
         TOPOLOGY_ROUTER_TOKEN: secrets.topologyRouterToken,
       },

@@ -9,19 +9,22 @@ import { createSql } from '@meridian/db';
 import { migrateSite, siteReplicators } from '@meridian/runtime';
 import { createFilesystemStorage } from '@meridian/storage';
 import { seedPrimary } from './seed';
-import { cliEnvironment, demoProcesses, type DemoSettings } from './demo-processes';
+import { enableClaims, prepareCell2, runClaimsDemo } from './claims-demo';
+import { cliEnvironment, demoProcesses, type DemoCell, type DemoSettings } from './demo-processes';
 import { earlierSeed, removeStateDir, resetDemo } from './demo-state';
 import { startProcesses, waitUntilReady } from './supervisor';
 
 const USAGE = `Usage: npm run demo -- [options]
 
 Starts a primary site (cell 1), a secondary site, the Topology Service, their schedulers, workers
-and site APIs (with Bull Board) on embedded defaults, and stops everything on Ctrl-C.
+and site APIs (with Bull Board) on embedded defaults, and stops everything on Ctrl-C. Claims are
+on: it signs up users in cell 1 and in a second cell (cell 2, a database this process writes),
+shows a username both want refused in cell 2, and seeds a drift for \`claims verify all\`.
 
 Options:
   --exit-when-converged  exit 0 once the secondary has every blob of every type synced
   --timeout <s>          give up (exit 1) when not ready/converged within s seconds (default 120)
-  --no-seed              do not write demo data to the primary
+  --no-seed              do not write demo data (blobs, users) to the cells
   --smoke                start everything, check every process answers, then stop (exit 0)
   --reset                remove what earlier demo runs created (databases, Redis keys, files), then exit
   -h, --help             this text
@@ -38,7 +41,7 @@ async function choosePort(preferred: number): Promise<number> {
 }
 
 /** `env KEY=value …` for the CLI to act as one demo site (every command reads the same variables). */
-function cliLine(settings: DemoSettings, site: 'primary' | 'secondary'): string {
+function cliLine(settings: DemoSettings, site: DemoCell): string {
   return `env ${Object.entries(cliEnvironment(settings, site)).map(([key, value]) => `${key}=${value}`).join(' ')}`;
 }
 
@@ -87,13 +90,15 @@ async function main(): Promise<number> {
       main: databaseUrl(services.postgresUrl, `meridian_${demoName}_main`),
       tracking: databaseUrl(services.postgresUrl, `meridian_${demoName}_geo_tracking`),
       topology: databaseUrl(services.postgresUrl, `meridian_${demoName}_topology`),
+      cell2Main: databaseUrl(services.postgresUrl, `meridian_${demoName}_cell2_main`),
     },
-    ports: { primary: await choosePort(3000), secondary: await choosePort(3001), topology: await choosePort(9090) },
+    ports: { primary: await choosePort(3000), secondary: await choosePort(3001), topology: await choosePort(9090), cell2: await choosePort(3002) },
     secrets: {
       adminToken: `admin-${randomBytes(12).toString('hex')}`,
       viewerToken: `viewer-${randomBytes(12).toString('hex')}`,
       geoSharedSecret: randomBytes(32).toString('hex'),
       topologyCellToken: `cell-1-${randomBytes(12).toString('hex')}`,
+      topologyCell2Token: `cell-2-${randomBytes(12).toString('hex')}`,
       topologyAdminToken: `topology-admin-${randomBytes(12).toString('hex')}`,
       topologyRouterToken: `topology-router-${randomBytes(12).toString('hex')}`,
     },
@@ -120,7 +125,8 @@ async function main(): Promise<number> {
   });
   let reused: Map<string, number>;
   try {
-    const results = await migrateSite(config, createLogger({ name: 'demo', level: 'warn' }));
+    const migrateLogger = createLogger({ name: 'demo', level: 'warn' });
+    const results = [...(await migrateSite(config, migrateLogger)), await prepareCell2(settings, migrateLogger)];
     for (const r of results) {
       say(`• database ${r.name}: ${r.created ? 'created, ' : ''}${r.applied.length} migration(s) applied`);
     }
@@ -130,6 +136,8 @@ async function main(): Promise<number> {
     } finally {
       await probe.end({ timeout: 1 });
     }
+    await enableClaims(settings);
+    say('• claims on in cell 1 and cell 2 (flags cells_unique_claims and cells_claims_verification_worker_*)');
   } catch (error) {
     process.stderr.write(`demo: cannot prepare the demo databases: ${(error as Error).message}\n`);
     await services.stop();
@@ -198,12 +206,13 @@ Meridian demo is up (${supervisor.processes.length} processes, logs in ${path.re
     Bull Board            http://127.0.0.1:${ports.secondary}/admin/queues
     metrics               http://127.0.0.1:${ports.secondary}/metrics
 ${topology ? `  topology service        http://127.0.0.1:${ports.topology}  (health /healthz, metrics /metrics)
-    credentials           cell 1: ${secrets.topologyCellToken}   admin: ${secrets.topologyAdminToken}\n` : ''}
+    credentials           cell 1: ${secrets.topologyCellToken}   cell 2: ${secrets.topologyCell2Token}   admin: ${secrets.topologyAdminToken}\n` : ''}
   Bull Board login        user admin,  password ${secrets.adminToken}   (full access)
                           user viewer, password ${secrets.viewerToken}  (read-only)
 
   CLI as the secondary:   ${cliLine(settings, 'secondary')} npm run meridian -- geo status
   CLI as the primary:     ${cliLine(settings, 'primary')} npm run meridian -- geo status
+  CLI as cell 2:          ${cliLine(settings, 'cell-2')} npm run meridian -- claims passes
 
 Press Ctrl-C to stop everything.
 
@@ -218,6 +227,15 @@ Press Ctrl-C to stop everything.
   const main = createSql(settings.databases.main, { max: 2, applicationName: 'meridian-demo' });
   const tracking = createSql(settings.databases.tracking, { max: 2, applicationName: 'meridian-demo' });
   try {
+    if (!args['no-seed'] && topology) {
+      try {
+        const { refused } = await runClaimsDemo(settings, createLogger({ name: 'demo', level: 'warn' }), say);
+        if (!refused) exitCode = 1;
+      } catch (error) {
+        process.stderr.write(`demo: the claims demo failed: ${(error as Error).message}\n`);
+        exitCode = 1;
+      }
+    }
     if (!args['no-seed'] && reused.size === 0) {
       process.stdout.write('seeding the primary: organizations, projects, package files, Helm metadata caches…\n');
       const seeded = await seedPrimary(main, primaryStorage, { cancelled: () => stopping !== undefined });

@@ -5,12 +5,14 @@ import postgres from 'postgres';
 import { repoRoot, spawnTs, testPostgresUrl, testRedisUrl, uniqueName, waitFor } from '@meridian/testing';
 import { Redis } from 'ioredis';
 
-/** `env KEY=value … npm run meridian` line the banner prints → its variables. */
-function cliEnv(banner: string, site: 'primary' | 'secondary'): Record<string, string> {
-  const line = new RegExp(`CLI as the ${site}:\\s+env (.*?) npm run meridian`).exec(banner)?.[1];
+/** `<label> env KEY=value … npm run meridian` line the demo prints → its variables. */
+function envAfter(output: string, label: string): Record<string, string> {
+  const line = new RegExp(`${label}\\s+env (.*?) npm run meridian`).exec(output)?.[1];
   expect(line).toBeDefined();
   return Object.fromEntries(line!.split(' ').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
 }
+
+const cliEnv = (banner: string, site: 'primary' | 'secondary') => envAfter(banner, `CLI as the ${site}:`);
 
 async function demoDatabases(name: string): Promise<string[]> {
   const sql = postgres(testPostgresUrl(), { max: 1, onnotice: () => undefined });
@@ -84,7 +86,7 @@ describe('npm run demo', () => {
   }, 400_000);
 
   it('--reset removes the databases, Redis keys and files the demo created', async () => {
-    expect(await demoDatabases(name)).toHaveLength(3);
+    expect(await demoDatabases(name)).toHaveLength(4); // main, geo tracking, topology, cell 2's main
     expect(await demoKeys(name)).toBeGreaterThan(0);
     const reset = spawnTs('apps/demo/src/main.ts', env, ['--reset']);
     expect(await reset.exited).toBe(0);
@@ -122,4 +124,79 @@ describe('npm run demo', () => {
       rmSync(relocatedHome(dataDir), { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+interface VerifySummary {
+  model: string;
+  status: string;
+  created: number;
+  destroyed: number;
+  replaced: number;
+  conflicts: number;
+}
+
+async function query<T extends object>(url: string, run: (sql: postgres.Sql) => Promise<T[]>): Promise<T[]> {
+  const sql = postgres(url, { max: 1, onnotice: () => undefined });
+  try {
+    return await run(sql);
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+// What the demo shows of claims: users in two cells, the username cell 1 holds refused in cell 2,
+// and a seeded drift that the printed `claims verify all` line repairs (a second run finds none).
+describe('npm run demo: claims in two cells', () => {
+  const name = uniqueName('dc').toLowerCase();
+  const env = { MERIDIAN_DEMO_NAME: name, MERIDIAN_DEMO_PORTS: 'auto', LOG_LEVEL: 'warn' };
+
+  afterAll(async () => {
+    const reset = spawnTs('apps/demo/src/main.ts', env, ['--reset']);
+    expect(await reset.exited).toBe(0);
+  }, 60_000);
+
+  it('refuses a username another cell holds, and `claims verify all` repairs the seeded drift with counts', async () => {
+    const demo = spawnTs('apps/demo/src/main.ts', env, []);
+    try {
+      await waitFor(() => demo.output().includes('repair it:') || demo.child.exitCode !== null, { timeoutMs: 250_000, message: 'claims demo' });
+      const out = demo.output();
+      expect(out).toContain("cell-1: signed up alice (alice@example.com, alice@work.example.com)");
+      expect(out).toContain("cell-2: signed up carol");
+      expect(out).toContain("✗ cell-2: username 'alice' has already been taken (held by cell-1); the user was not created");
+
+      const cell1 = envAfter(out, 'repair it:');
+      const cell2 = envAfter(out, 'CLI as cell 2:');
+      const topologyUrl = cell1.TOPOLOGY_DATABASE_URL!;
+      const usernames = async (url: string) => (await query(url, (sql) => sql<{ username: string }[]>`select username from users order by username`)).map((r) => r.username);
+      // the refused sign-up left nothing in cell 2; cell 1's drift: dave deleted, erin inserted past the writer
+      expect(await usernames(cell2.DATABASE_URL!)).toEqual(['carol']);
+      expect(await usernames(cell1.DATABASE_URL!)).toEqual(['alice', 'bob', 'erin']);
+      const claimed = async (values: string[]) =>
+        (await query(topologyUrl, (sql) => sql<{ v: string; cell: string }[]>`select bucket_value as v, cell_id::text as cell from claims where bucket_value = any(${values}) and status = 1 order by 1`)).map((r) => `${r.v}@${r.cell}`);
+      const drifted = ['alice', 'alice@cell-2.example.com', 'dave', 'dave@example.com', 'erin', 'erin@example.com'];
+      expect(await claimed(drifted)).toEqual(['alice@1', 'dave@1', 'dave@example.com@1']);
+
+      const verify = async () => {
+        const cli = spawnTs('apps/cli/src/main.ts', cell1, ['claims', 'verify', 'all', '--json']);
+        expect(await cli.exited).toBe(0);
+        const result = JSON.parse(cli.output()) as { models: VerifySummary[]; conflicts: unknown[] };
+        expect(result.conflicts).toEqual([]);
+        expect(result.models.every((m) => m.status === 'done')).toBe(true);
+        return Object.fromEntries(result.models.map((m) => [m.model, { created: m.created, destroyed: m.destroyed, replaced: m.replaced, conflicts: m.conflicts }]));
+      };
+      const first = await verify();
+      expect(first.users).toEqual({ created: 2, destroyed: 2, replaced: 0, conflicts: 0 }); // erin's id + username; dave's
+      expect(first.emails).toEqual({ created: 1, destroyed: 1, replaced: 0, conflicts: 0 });
+      expect(await claimed(drifted)).toEqual(['alice@1', 'erin@1', 'erin@example.com@1']);
+      const second = await verify();
+      for (const counts of Object.values(second)) expect(counts).toEqual({ created: 0, destroyed: 0, replaced: 0, conflicts: 0 });
+
+      const passes = spawnTs('apps/cli/src/main.ts', cell1, ['claims', 'passes', '--model', 'users', '--json']);
+      expect(await passes.exited).toBe(0);
+      expect((JSON.parse(passes.output()) as Array<{ trigger: string }>).map((p) => p.trigger)).toEqual(['cli', 'cli']);
+    } finally {
+      demo.child.kill('SIGINT');
+      expect(await demo.exited).toBe(0);
+    }
+  }, 400_000);
 });

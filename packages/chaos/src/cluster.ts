@@ -14,13 +14,13 @@ import { startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type Pri
 const SECRET = 'chaos-shared-secret-0123456789abcdef0123';
 const ADMIN_TOKEN = 'chaos-admin-token-0123456789';
 
-const APPS = { siteApi: 'apps/site-api', worker: 'apps/worker', scheduler: 'apps/scheduler' } as const;
-type App = keyof typeof APPS;
-const READY: Record<App, string> = { siteApi: 'site api listening', worker: 'worker started', scheduler: 'job schedulers synced' };
+const APPS = { siteApi: 'apps/site-api', worker: 'apps/worker', scheduler: 'apps/scheduler', topology: 'apps/topology-service' } as const;
+export type App = keyof typeof APPS;
+const READY: Record<App, string> = { siteApi: 'site api listening', worker: 'worker started', scheduler: 'job schedulers synced', topology: 'topology service listening' };
 
 let built = false;
 /** The apps' production bundles (what the image runs), built once per run. */
-function buildApps(): void {
+export function buildApps(): void {
   if (built) return;
   for (const dir of Object.values(APPS)) {
     execFileSync(process.execPath, [path.join(repoRoot, 'scripts/bundle.mjs'), 'src/main.ts'], { cwd: path.join(repoRoot, dir), stdio: 'ignore' });
@@ -39,7 +39,7 @@ export interface Managed {
   alive(): boolean;
 }
 
-function managed(name: string, app: App, env: () => Record<string, string>): Managed {
+export function managed(name: string, app: App, env: () => Record<string, string>): Managed {
   const bundle = path.join(repoRoot, APPS[app], 'dist/main.js');
   const self: Managed = {
     name,

@@ -1,4 +1,4 @@
-import net from 'node:net';
+import { startTcpProxy } from '@meridian/testing';
 
 export type ProxyMode = 'pass' | 'reset' | 'delay' | 'refuse';
 
@@ -21,21 +21,9 @@ export interface FaultProxy {
  */
 export async function startFaultProxy(targetPort: number, random: () => number, options: { bytesPerSecond?: number } = {}): Promise<FaultProxy> {
   let current: ProxyMode = 'pass';
-  const sockets = new Set<net.Socket>();
   const stats = { connections: 0, resets: 0, delayed: 0, refusedPeriods: 0 };
-  const handle = (client: net.Socket) => {
+  const proxy = await startTcpProxy(targetPort, ({ client, upstream }) => {
     stats.connections += 1;
-    const upstream = net.connect({ host: '127.0.0.1', port: targetPort });
-    sockets.add(client);
-    sockets.add(upstream);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
     // a reset connection dies after a random number of response bytes (0 = before any)
     const resetAfter = current === 'reset' ? Math.floor(random() * 3 * 1024 * 1024) : Infinity;
     let sent = 0;
@@ -72,37 +60,21 @@ export async function startFaultProxy(targetPort: number, random: () => number, 
       }
     });
     upstream.on('end', () => client.end());
-  };
-  let server = net.createServer(handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  const listen = async () => {
-    server = net.createServer(handle);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-  };
-  const closeListener = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  });
   return {
-    url: `http://127.0.0.1:${port}`,
-    port,
+    url: proxy.url,
+    port: proxy.port,
     mode: () => current,
     async setMode(mode) {
       if (mode === current) return;
-      if (current === 'refuse') await listen();
+      if (current === 'refuse') await proxy.listen();
       if (mode === 'refuse') {
         stats.refusedPeriods += 1;
-        const closing = closeListener();
-        for (const socket of sockets) socket.resetAndDestroy();
-        await closing;
+        await proxy.refuse();
       }
       current = mode;
     },
     stats: () => ({ ...stats }),
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      if (current !== 'refuse') await closeListener();
-    },
+    close: () => proxy.close(),
   };
 }

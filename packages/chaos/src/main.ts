@@ -43,8 +43,8 @@ function describe(result: RunResult): string {
   const faults = Object.entries(result.faults).map(([k, v]) => `${v}× ${k}`).join(', ') || 'none';
   return [
     `scenario ${result.scenario} seed ${result.seed}: ${result.converged ? 'CONVERGED, zero loss' : 'FAILED'}`,
-    `  work: ${result.work.blobsWritten} blobs written (${result.work.mib} MiB), ${result.work.rowsDeleted} rows deleted, ${result.work.liveBlobs} live`,
-    `  faults: ${faults} (${result.syncsInFlightAtFaults} syncs in flight at those moments)`,
+    `  work: ${result.workload ?? `${result.work.blobsWritten} blobs written (${result.work.mib} MiB), ${result.work.rowsDeleted} rows deleted, ${result.work.liveBlobs} live`}`,
+    `  faults: ${faults} (${result.syncsInFlightAtFaults} ${result.workload ? 'writes' : 'syncs'} in flight at those moments)`,
     `  converged ${result.convergeSeconds} s after the faults stopped (run ${result.totalSeconds} s)`,
     `  loss: ${loss}`,
     `  unexpected process exits: ${result.crashes.length}${result.crashes.length ? `\n    ${result.crashes.map((c) => c.split('\n')[0]).join('\n    ')}` : ''}`,

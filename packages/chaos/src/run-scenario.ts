@@ -28,13 +28,17 @@ export interface RunResult {
   faults: Record<string, number>;
   /** registries being synced at the moments faults were injected, summed */
   syncsInFlightAtFaults: number;
-  loss: LossCounters;
+  /** every counter must be zero (LossCounters for the Geo scenarios, a scenario's own otherwise) */
+  loss: Record<string, number>;
+  /** a scenario with its own workload describes it here instead of `work` */
+  workload?: string;
   /** processes that exited without being told to (each was restarted) */
   crashes: string[];
 }
 
 /** One scenario with one seed: start everything, drive the workload, inject faults, wait, count. */
 export async function runScenario(scenario: Scenario, seed: number, size: RunSize, log: (line: string) => void): Promise<RunResult> {
+  if (scenario.run) return scenario.run(seed, size, log);
   const started = Date.now();
   const random = seededRandom(seed * 1_000 + scenario.id);
   const workloadRandom = seededRandom(seed * 1_000 + scenario.id + 500);
@@ -96,7 +100,7 @@ export async function runScenario(scenario: Scenario, seed: number, size: RunSiz
       work: { blobsWritten: workload.created, mib: Math.round((workload.bytes / 1024 / 1024) * 10) / 10, rowsDeleted: workload.deleted, liveBlobs: live!.n },
       faults,
       syncsInFlightAtFaults: inFlight,
-      loss,
+      loss: { ...loss },
       crashes: cluster.crashes(),
     };
   } finally {

@@ -1,8 +1,10 @@
 import { Redis } from 'ioredis';
+import { claimsScenario } from './claims-scenario';
 import { damageVerifiedBlob } from './damage';
 import type { ChaosCluster, ClusterOptions } from './cluster';
 import type { ProxyMode } from './fault-proxy';
 import type { Random } from './random';
+import type { RunResult, RunSize } from './run-scenario';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -25,6 +27,8 @@ export interface Scenario {
   requireVerified?: boolean;
   /** injects faults until `context.until`, then returns with the system healed */
   inject(context: FaultContext): Promise<void>;
+  /** a scenario with its own cluster, workload and checks (claims) runs this instead */
+  run?(seed: number, size: RunSize, log: (line: string) => void): Promise<RunResult>;
 }
 
 async function untilEnd(context: FaultContext, step: () => Promise<void>): Promise<void> {
@@ -127,4 +131,5 @@ export const SCENARIOS: readonly Scenario[] = [
       });
     },
   },
+  claimsScenario(7),
 ];

@@ -14,6 +14,8 @@ const WRITERS = Number(process.env.BENCH_WRITERS ?? 16);
 const PER_PHASE = Number(process.env.BENCH_SIGNUPS ?? 1_500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CREDENTIAL = 'bench-cell-1-credential-xxxx';
+/** the client's wire protocol (TOPOLOGY_PROTOCOL) */
+const PROTOCOL = (process.env.BENCH_PROTOCOL ?? 'grpc') as 'grpc' | 'connect' | 'grpc-web';
 
 async function main(): Promise<void> {
   const cellDb = await createTestDatabase('claims_bench_cell');
@@ -26,7 +28,7 @@ async function main(): Promise<void> {
   const service = await startTopologyProcess(topoDb.url, CREDENTIAL);
   try {
     const url = service.url;
-    const client = createTopologyClient({ baseUrl: url, credential: CREDENTIAL, cellId: 1, interceptors: process.env.BENCH_DEBUG ? [(next) => async (req) => { const t = Date.now(); try { return await next(req); } catch (e) { process.stderr.write(`ERR ${req.method.name} ${Date.now() - t} ms ${String(e)}\n`); throw e; } }] : [] });
+    const client = createTopologyClient({ baseUrl: url, credential: CREDENTIAL, cellId: 1, protocol: PROTOCOL, interceptors: process.env.BENCH_DEBUG ? [(next) => async (req) => { const t = Date.now(); try { return await next(req); } catch (e) { process.stderr.write(`ERR ${req.method.name} ${Date.now() - t} ms ${String(e)}\n`); throw e; } }] : [] });
     await client.warmUp();
     // warm the service (its pool opens connections lazily; each compiles claims_begin_update)
     // with a throwaway client that waits, so cold first calls do not trip the measured client's breaker
@@ -99,7 +101,7 @@ async function main(): Promise<void> {
     const rate = (m: 'off' | 'on') => totals[m].lat.length / totals[m].s;
     const p = (m: 'off' | 'on', q: number) => percentile([...totals[m].lat].sort((a, b) => a - b), q);
     printBench({
-      name: `user sign-ups (user + 2 emails, ${WRITERS} writers), claims on`,
+      name: `user sign-ups (user + 2 emails, ${WRITERS} writers), claims on (${PROTOCOL})`,
       value: rate('on'),
       unit: 'sign-ups/s',
       baseline: { name: 'claims off', value: rate('off') },

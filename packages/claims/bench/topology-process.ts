@@ -18,6 +18,8 @@ export async function startTopologyProcess(databaseUrl: string, credential: stri
     TOPOLOGY_ADMIN_TOKEN: 'bench-admin-token-xxxxxxxx',
     TOPOLOGY_ROUTER_TOKEN: 'bench-router-token-xxxxxxx',
     LOG_LEVEL: 'info',
+    // e.g. BENCH_SERVICE_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the service
+    ...(process.env.BENCH_SERVICE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS } : {}),
   });
   const stop = async () => {
     service.child.kill('SIGTERM');

@@ -21,5 +21,6 @@ export {
   DEFAULT_VERIFICATION_WINDOW_MS,
   DEFAULT_VERIFICATION_BUDGET_MS,
 } from './verification/verification-jobs';
+export { createOwnerLookup, type OwnerLookup } from './verification/owning-cell';
 export { scheduleVerifications, startVerificationWindow } from './verification/verification-schedule';
 export { loadCursor, listPasses, lockHolder, acquireLock, releaseLock, type VerificationCursor, type VerificationPass } from './verification/verification-store';

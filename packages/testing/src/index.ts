@@ -5,3 +5,4 @@ export { waitFor } from './wait-for';
 export { spawnTs, spawnNode, repoRoot, type SpawnedTs } from './child-process';
 export { formatBench, printBench, seconds, percentile, type BenchFigure } from './bench';
 export { startThrottledProxy, type ThrottledProxy } from './throttled-proxy';
+export { startTcpProxy, type TcpProxy, type ProxyLink } from './tcp-proxy';

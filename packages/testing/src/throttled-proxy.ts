@@ -1,4 +1,4 @@
-import net from 'node:net';
+import { startTcpProxy } from './tcp-proxy';
 
 export interface ThrottledProxy {
   url: string;
@@ -11,19 +11,7 @@ export interface ThrottledProxy {
  * `bytesPerSecond` per connection: a slow network link, so a download can be caught mid-flight.
  */
 export async function startThrottledProxy(targetPort: number, bytesPerSecond: number): Promise<ThrottledProxy> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect({ host: '127.0.0.1', port: targetPort });
-    sockets.add(client);
-    sockets.add(upstream);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
+  const proxy = await startTcpProxy(targetPort, ({ client, upstream }) => {
     client.pipe(upstream);
     const tick = 50;
     const perTick = Math.max(1, Math.floor((bytesPerSecond * tick) / 1000));
@@ -52,15 +40,5 @@ export async function startThrottledProxy(targetPort: number, bytesPerSecond: nu
     upstream.on('end', () => (ended = true));
     client.on('close', () => clearInterval(timer));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return { url: proxy.url, port: proxy.port, close: () => proxy.close() };
 }

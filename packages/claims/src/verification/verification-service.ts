@@ -120,22 +120,32 @@ export async function verifyModel(claims: Claims, model: Claimable, options: Ver
     return { rows, recentSince };
   };
 
+  // One batch ahead: its rows, then at once its ListRecords, while this batch is compared and
+  // its repairs written (ranges are disjoint, so this batch's writes never change that listing).
+  type Loaded = { batch: Batch; remote: Promise<ServiceRecord[]> };
+  const load = async (after: string | undefined): Promise<Loaded> => {
+    const batch = await fetchBatch(after);
+    const done = batch.rows.length < batchSize;
+    const lastRow = batch.rows.at(-1);
+    const gt = after === undefined ? new Uint8Array(0) : encodePrimaryKey(parse(after));
+    // the last batch reaches to the end of the key space, so claims past the last row are seen
+    const lte = done || !lastRow ? new Uint8Array(0) : encodePrimaryKey(lastRow[model.primaryKey] as bigint | string);
+    const remote = listRecordRange(client, model, bucketTypes, gt, lte);
+    remote.catch(() => undefined); // awaited below; a run that stops early never does
+    return { batch, remote };
+  };
+
   let cursor = options.startAfter;
-  let pending: Promise<Batch> | undefined = fetchBatch(cursor);
+  let pending: Promise<Loaded> | undefined = load(cursor);
   for (;;) {
-    const batch: Batch = await pending!;
-    const { rows, recentSince } = batch;
+    const loaded: Loaded = await pending!;
+    const { rows, recentSince } = loaded.batch;
     const done = rows.length < batchSize;
     const lastRow = rows.at(-1);
     const lastId = lastRow ? String(lastRow[model.primaryKey]) : cursor;
-    const gt = cursor === undefined ? new Uint8Array(0) : encodePrimaryKey(parse(cursor));
-    // the last batch reaches to the end of the key space, so claims past the last row are seen
-    const lte = done || !lastRow ? new Uint8Array(0) : encodePrimaryKey(lastRow[model.primaryKey] as bigint | string);
-    const listing = listRecordRange(client, model, bucketTypes, gt, lte);
-    // the next batch's rows are read while the service lists this one's (only the service changes)
-    pending = done ? undefined : fetchBatch(lastId);
+    pending = done ? undefined : load(lastId);
     pending?.catch(() => undefined); // a run that stops early never awaits it
-    const remote = await listing;
+    const remote = await loaded.remote;
 
     const local = new Map<string, LocalRow>();
     for (const row of rows) {
