@@ -3,6 +3,7 @@ import type { Logger } from '@meridian/logger';
 import { registerGeoMetrics, siteQueues, siteRouters, type SiteResources } from '@meridian/runtime';
 import { requireRole } from './auth';
 import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board';
+import { GEO_STATUS_API_PATH, GEO_STATUS_PAGE_PATH, geoStatusRouter, type GeoStatusRouteOptions } from './geo-status-routes';
 import { readiness, redisDependency, sqlDependency, type Dependency } from './health';
 import { createMetricsRegistry } from './metrics';
 
@@ -12,9 +13,11 @@ export interface SiteApiOptions {
   viewerToken?: string | undefined;
   /** extra routers beyond the site's feature routers (siteRouters), mounted before the 404 handler */
   routers?: ReadonlyArray<{ path: string; router: Router }>;
+  /** status page and JSON API tunables (tests shrink the page's refresh) */
+  geoStatus?: GeoStatusRouteOptions;
 }
 
-/** The site's HTTP surface: health, readiness, metrics, Bull Board, and feature routers. */
+/** The site's HTTP surface: health, readiness, metrics, Bull Board, the geo status page and API, and feature routers. */
 export function createSiteApi(options: SiteApiOptions): Express {
   const { site } = options;
   const app = express();
@@ -42,6 +45,9 @@ export function createSiteApi(options: SiteApiOptions): Express {
     }
   });
   app.use(BULL_BOARD_PATH, requireRole(auth), bullBoardRouter(queues, site.config.SITE_NAME));
+  // the geo status page sits beside Bull Board, behind the same credentials (viewer or admin)
+  app.use([GEO_STATUS_API_PATH, GEO_STATUS_PAGE_PATH], requireRole(auth));
+  app.use(geoStatusRouter(site.geo, options.geoStatus));
   for (const { path, router } of [...siteRouters(site), ...(options.routers ?? [])]) app.use(path, router);
 
   app.use((_req, res) => {

@@ -1,6 +1,7 @@
 import type { Migration } from '@meridian/db';
 import { derive, type ReplicatorDefinition } from '../replicator';
 import { RETRY_DELAY_FUNCTION_SQL } from './retry-delay';
+import { statusTrackingMigrations } from './status-migrations';
 
 // Secondary side, tracking database: registries (one per replicator), the event cursor and its
 // gaps, consistency laps, pending blob deletions and the selective-sync set.
@@ -166,5 +167,6 @@ export function geoTrackingMigrations(replicators: readonly ReplicatorDefinition
     ...replicators.map(registryMigration),
     ...replicators.map(syncJobMigration),
     unknownEventsMigration,
+    ...statusTrackingMigrations(replicators),
   ];
 }

@@ -1,0 +1,138 @@
+import type { Migration } from '@meridian/db';
+import { derive, type ReplicatorDefinition } from '../replicator';
+
+// Status counters (issue #12, status and metrics). Every status figure is read from a counter
+// table kept by statement-level triggers, never from a COUNT(*) over a states or registry table.
+// Like geo_replicable_counts and geo_registry_counts: one slot per connection
+// (pg_backend_pid % SLOTS) so concurrent writers rarely share a row, rows locked in key order so
+// they never deadlock; read with sum(). Each step counts the rows that exist when it runs (under
+// the trigger's table lock, so no write slips between the backfill and the trigger).
+
+const COUNTER_SLOTS = 16;
+
+const quote = (value: string) => value.replace(/'/g, "''");
+
+/** Main database: primary verification states per type (`<model>_states.verification_state`). */
+export const statusCoreMainMigration: Migration = {
+  name: 'geo/0003_verification_counts',
+  sql: `
+      create table geo_verification_counts (
+        replicable_name text not null,
+        verification_state smallint not null,
+        slot smallint not null,
+        n bigint not null default 0,
+        primary key (replicable_name, verification_state, slot)
+      );`,
+};
+
+function statesCountersMigration(r: ReplicatorDefinition): Migration {
+  const s = derive(r).statesTable;
+  const name = quote(r.name);
+  const bump = (rows: string) => `
+        insert into geo_verification_counts (replicable_name, verification_state, slot, n)
+        select '${name}', verification_state, (pg_backend_pid() % ${COUNTER_SLOTS})::smallint, sum(delta) from (${rows}) changes
+        group by verification_state having sum(delta) <> 0 order by verification_state
+        on conflict (replicable_name, verification_state, slot) do update set n = geo_verification_counts.n + excluded.n;`;
+  const changed = `from new_rows n join old_rows o on o.${derive(r).modelIdColumn} = n.${derive(r).modelIdColumn} where o.verification_state <> n.verification_state`;
+  return {
+    name: `geo/${r.name}/0003_verification_counts`,
+    sql: `
+      create function geo_${r.name}_states_counted() returns trigger language plpgsql as $$
+      begin
+        if tg_op = 'INSERT' then
+          ${bump('select verification_state, 1 as delta from new_rows')}
+        elsif tg_op = 'DELETE' then
+          ${bump('select verification_state, -1 as delta from old_rows')}
+        else
+          ${bump(`select n.verification_state, 1 as delta ${changed} union all select o.verification_state, -1 ${changed}`)}
+        end if;
+        return null;
+      end $$;
+      create trigger geo_${r.name}_states_inserted after insert on ${s}
+        referencing new table as new_rows for each statement execute function geo_${r.name}_states_counted();
+      create trigger geo_${r.name}_states_deleted after delete on ${s}
+        referencing old table as old_rows for each statement execute function geo_${r.name}_states_counted();
+      create trigger geo_${r.name}_states_updated after update on ${s}
+        referencing old table as old_rows new table as new_rows for each statement execute function geo_${r.name}_states_counted();
+      insert into geo_verification_counts (replicable_name, verification_state, slot, n)
+      select '${name}', verification_state, 0, count(*) from ${s} group by verification_state
+        on conflict (replicable_name, verification_state, slot) do update set n = geo_verification_counts.n + excluded.n;`,
+  };
+}
+
+/** Tracking database: registry rows per (sync state, verification state). */
+export const statusCoreTrackingMigration: Migration = {
+  name: 'geo/0003_registry_verification_counts',
+  sql: `
+      create table geo_registry_verification_counts (
+        replicable_name text not null,
+        state smallint not null,
+        verification_state smallint not null,
+        slot smallint not null,
+        n bigint not null default 0,
+        primary key (replicable_name, state, verification_state, slot)
+      );`,
+};
+
+/**
+ * Registry counters by (state, verification_state), and `pending_since` for the oldest pending
+ * registry's age: set on insert (column default) and whenever a row goes back to pending (a row
+ * trigger whose WHEN clause is evaluated without calling the function for any other update),
+ * read through a partial index over pending rows only. Rows pending when this step runs count
+ * from the step's time.
+ */
+function registryCountersMigration(r: ReplicatorDefinition): Migration {
+  const d = derive(r);
+  const reg = d.registryTable;
+  const name = quote(r.name);
+  const bump = (rows: string) => `
+        insert into geo_registry_verification_counts (replicable_name, state, verification_state, slot, n)
+        select '${name}', state, verification_state, (pg_backend_pid() % ${COUNTER_SLOTS})::smallint, sum(delta) from (${rows}) changes
+        group by state, verification_state having sum(delta) <> 0 order by state, verification_state
+        on conflict (replicable_name, state, verification_state, slot) do update set n = geo_registry_verification_counts.n + excluded.n;`;
+  const changed = 'from new_rows n join old_rows o on o.id = n.id where (o.state, o.verification_state) is distinct from (n.state, n.verification_state)';
+  return {
+    name: `geo/${r.name}/0003_status_counters`,
+    sql: `
+      create function geo_${r.name}_registry_verification_counted() returns trigger language plpgsql as $$
+      begin
+        if tg_op = 'INSERT' then
+          ${bump('select state, verification_state, 1 as delta from new_rows')}
+        elsif tg_op = 'DELETE' then
+          ${bump('select state, verification_state, -1 as delta from old_rows')}
+        else
+          ${bump(`select n.state, n.verification_state, 1 as delta ${changed} union all select o.state, o.verification_state, -1 ${changed}`)}
+        end if;
+        return null;
+      end $$;
+      create trigger geo_${r.name}_registry_verification_inserted after insert on ${reg}
+        referencing new table as new_rows for each statement execute function geo_${r.name}_registry_verification_counted();
+      create trigger geo_${r.name}_registry_verification_deleted after delete on ${reg}
+        referencing old table as old_rows for each statement execute function geo_${r.name}_registry_verification_counted();
+      create trigger geo_${r.name}_registry_verification_updated after update on ${reg}
+        referencing old table as old_rows new table as new_rows for each statement execute function geo_${r.name}_registry_verification_counted();
+      insert into geo_registry_verification_counts (replicable_name, state, verification_state, slot, n)
+      select '${name}', state, verification_state, 0, count(*) from ${reg} group by state, verification_state
+        on conflict (replicable_name, state, verification_state, slot) do update set n = geo_registry_verification_counts.n + excluded.n;
+
+      alter table ${reg} add column pending_since timestamptz not null default now();
+      create function geo_${r.name}_registry_pending_again() returns trigger language plpgsql as $$
+      begin
+        new.pending_since := now();
+        return new;
+      end $$;
+      create trigger geo_${r.name}_registry_pending_again before update of state on ${reg}
+        for each row when (new.state = 0 and old.state <> 0) execute function geo_${r.name}_registry_pending_again();
+      create index ${reg}_pending_since on ${reg} (pending_since) where state = 0;
+      -- the status page lists recent verification failures; without it a 10M-row table is scanned
+      create index ${reg}_verification_failures on ${reg} (verification_retry_at nulls first) where verification_state = 3;`,
+  };
+}
+
+export function statusMainMigrations(replicators: readonly ReplicatorDefinition[]): Migration[] {
+  return [statusCoreMainMigration, ...replicators.map(statesCountersMigration)];
+}
+
+export function statusTrackingMigrations(replicators: readonly ReplicatorDefinition[]): Migration[] {
+  return [statusCoreTrackingMigration, ...replicators.map(registryCountersMigration)];
+}
