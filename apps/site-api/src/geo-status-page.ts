@@ -11,8 +11,11 @@ export const escapeHtml = (value: unknown): string => String(value ?? '').replac
 const show = (value: number | null | undefined): string => (value === null || value === undefined ? '–' : String(value));
 const pct = (value: number | null | undefined): number => (typeof value === 'number' ? Math.max(0, Math.min(100, value)) : 0);
 
-function figure(label: string, field: string, value: number | null | undefined): string {
-  return `<div class="figure"><span class="label">${escapeHtml(label)}</span><span class="value" data-field="${escapeHtml(field)}">${escapeHtml(show(value))}</span></div>`;
+/** Unix seconds shown as an ISO time (the JSON keeps the number). */
+const showTime = (value: number | null | undefined): string => (typeof value === 'number' ? new Date(value * 1000).toISOString() : show(value));
+
+function figure(label: string, field: string, value: number | null | undefined, format?: 'time'): string {
+  return `<div class="figure"><span class="label">${escapeHtml(label)}</span><span class="value" data-field="${escapeHtml(field)}"${format ? ` data-format="${format}"` : ''}>${escapeHtml(format === 'time' ? showTime(value) : show(value))}</span></div>`;
 }
 
 function bar(label: string, field: string, value: number | null | undefined): string {
@@ -49,7 +52,7 @@ function typeCard(snapshot: GeoStatusSnapshot, t: TypeSnapshot): string {
            ${figure('synced', f('_synced_count'), v._synced_count)}${figure('failed', f('_failed_count'), v._failed_count)}
            ${figure('verified', f('_verified_count'), v._verified_count)}${figure('verification failed', f('_verification_failed_count'), v._verification_failed_count)}
            ${figure('oldest pending (s)', f('_pending_oldest_age_seconds'), v._pending_oldest_age_seconds)}
-           ${figure('last lap (unix s)', f('_consistency_lap_completed_at'), v._consistency_lap_completed_at)}
+           ${figure('last consistency lap', f('_consistency_lap_completed_at'), v._consistency_lap_completed_at, 'time')}
          </div>`
       : `${bar('checksummed', `${t.plural}_checksummed_in_percentage`, checksummedPercentage(t))}
          <div class="figures">
@@ -116,7 +119,8 @@ function script(refreshMs: number): string {
     }
     for (const el of document.querySelectorAll('[data-field]')) {
       const v = values[el.dataset.field];
-      el.textContent = el.dataset.suffix !== undefined ? (v === null || v === undefined ? 'off' : v + el.dataset.suffix) : show(v);
+      if (el.dataset.format === 'time') el.textContent = typeof v === 'number' ? new Date(v * 1000).toISOString() : show(v);
+      else el.textContent = el.dataset.suffix !== undefined ? (v === null || v === undefined ? 'off' : v + el.dataset.suffix) : show(v);
     }
     for (const el of document.querySelectorAll('[data-bar]')) {
       const v = values[el.dataset.bar];
