@@ -54,6 +54,14 @@ function statesCountersMigration(r: ReplicatorDefinition): Migration {
         referencing old table as old_rows for each statement execute function geo_${r.name}_states_counted();
       create trigger geo_${r.name}_states_updated after update on ${s}
         referencing old table as old_rows new table as new_rows for each statement execute function geo_${r.name}_states_counted();
+      -- TRUNCATE fires no delete trigger: it empties the type's counters instead
+      create function geo_${r.name}_states_truncated() returns trigger language plpgsql as $$
+      begin
+        delete from geo_verification_counts where replicable_name = '${name}';
+        return null;
+      end $$;
+      create trigger geo_${r.name}_states_truncated after truncate on ${s}
+        for each statement execute function geo_${r.name}_states_truncated();
       insert into geo_verification_counts (replicable_name, verification_state, slot, n)
       select '${name}', verification_state, 0, count(*) from ${s} group by verification_state
         on conflict (replicable_name, verification_state, slot) do update set n = geo_verification_counts.n + excluded.n;`,
@@ -111,6 +119,15 @@ function registryCountersMigration(r: ReplicatorDefinition): Migration {
         referencing old table as old_rows for each statement execute function geo_${r.name}_registry_verification_counted();
       create trigger geo_${r.name}_registry_verification_updated after update on ${reg}
         referencing old table as old_rows new table as new_rows for each statement execute function geo_${r.name}_registry_verification_counted();
+      -- TRUNCATE fires no delete trigger: it empties the type's counters (both tables) instead
+      create function geo_${r.name}_registry_truncated() returns trigger language plpgsql as $$
+      begin
+        delete from geo_registry_counts where replicable_name = '${name}';
+        delete from geo_registry_verification_counts where replicable_name = '${name}';
+        return null;
+      end $$;
+      create trigger geo_${r.name}_registry_truncated after truncate on ${reg}
+        for each statement execute function geo_${r.name}_registry_truncated();
       insert into geo_registry_verification_counts (replicable_name, state, verification_state, slot, n)
       select '${name}', state, verification_state, 0, count(*) from ${reg} group by state, verification_state
         on conflict (replicable_name, state, verification_state, slot) do update set n = geo_registry_verification_counts.n + excluded.n;

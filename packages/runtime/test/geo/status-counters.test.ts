@@ -193,6 +193,31 @@ describe('geo status counters', () => {
     expect(await n(tracking, 'select count(*) as n from geo_registry_verification_counts')).toBeLessThanOrEqual(16 * 4 * 5 * 2);
   });
 
+  it('TRUNCATE of a registry or a states table empties its counters too', async () => {
+    const scratchMain = await createTestDatabase('mgstattr', { template: migrationTemplate(siteMigrationSet('main')) });
+    const scratchTracking = await createTestDatabase('mgstattrt', { template: migrationTemplate(siteMigrationSet('geo_tracking')) });
+    const m = createSql(scratchMain.url, { max: 2 });
+    const t = createSql(scratchTracking.url, { max: 2 });
+    try {
+      const org = await createOrganization(m, 'trunc');
+      const p = await createPackage(m, await createProject(m, org, 'trunc'), 'lib');
+      await m`insert into packages_package_files (package_id, file_name, file_path, size) select ${p.toString()}, 'f' || g, 'p/' || g, 1 from generate_series(1, 5) g`;
+      await t`insert into package_file_registry (package_file_id, state) select g, g % 4 from generate_series(1, 9) g`;
+      await t`truncate package_file_registry`;
+      await m`truncate package_file_states`;
+      await t`insert into package_file_registry (package_file_id, state) values (1, 2)`;
+      const s = await collectGeoStatus({ role: 'secondary', siteName: 's', replicators: siteReplicators(), mainSql: m, trackingSql: t });
+      expect(fieldsOf(s, ['package_files_registry_count', 'package_files_synced_count', 'package_files_pending_count'])).toEqual({ package_files_registry_count: 1, package_files_synced_count: 1, package_files_pending_count: 0 });
+      expect(await n(t, "select coalesce(sum(n), 0) as n from geo_registry_counts where replicable_name = 'package_file'")).toBe(1);
+      const p2 = await collectGeoStatus({ role: 'primary', siteName: 'p', replicators: siteReplicators(), mainSql: m });
+      expect(p2.fields.package_files_checksum_total_count).toBe(0);
+      expect(p2.fields.package_files_count).toBe(5);
+    } finally {
+      await Promise.all([m.end(), t.end()]);
+      await Promise.all([scratchMain.drop(), scratchTracking.drop()]);
+    }
+  });
+
   it('verification fields are null while geo_<type>_verification is off (upstream: nil)', async () => {
     await setFlag(main, siteFlags(), 'geo_package_file_verification', false);
     try {
