@@ -3,10 +3,12 @@ import { derive, type ReplicatorDefinition } from '../replicator';
 
 // Status counters (issue #12, status and metrics). Every status figure is read from a counter
 // table kept by statement-level triggers, never from a COUNT(*) over a states or registry table.
-// Like geo_replicable_counts and geo_registry_counts: one slot per connection
-// (pg_backend_pid % SLOTS) so concurrent writers rarely share a row, rows locked in key order so
-// they never deadlock; read with sum(). Each step counts the rows that exist when it runs (under
-// the trigger's table lock, so no write slips between the backfill and the trigger).
+// Each (type, state) has SLOTS counter rows, created by the step; a statement adds its delta to the
+// first slot row no other open transaction holds (FOR UPDATE SKIP LOCKED, starting at its
+// connection's own slot), so concurrent writers — a long cell transaction, verification claims held
+// open — never wait on each other's counters; only when every slot is held does one wait. Read
+// with sum(). Each step counts the rows that exist when it runs (under the trigger's table lock, so
+// no write slips between the backfill and the trigger).
 
 const COUNTER_SLOTS = 16;
 
@@ -22,22 +24,39 @@ export const statusCoreMainMigration: Migration = {
         slot smallint not null,
         n bigint not null default 0,
         primary key (replicable_name, verification_state, slot)
-      );`,
+      );
+      create function geo_verification_count_add(p_name text, p_state smallint, p_delta bigint) returns void language plpgsql as $$
+      declare
+        own smallint := (pg_backend_pid() % ${COUNTER_SLOTS})::smallint;
+        picked smallint;
+      begin
+        select slot into picked from geo_verification_counts
+          where replicable_name = p_name and verification_state = p_state
+          order by (slot - own + ${COUNTER_SLOTS}) % ${COUNTER_SLOTS} for update skip locked limit 1;
+        if found then
+          update geo_verification_counts set n = n + p_delta where replicable_name = p_name and verification_state = p_state and slot = picked;
+        else
+          insert into geo_verification_counts (replicable_name, verification_state, slot, n) values (p_name, p_state, own, p_delta)
+            on conflict (replicable_name, verification_state, slot) do update set n = geo_verification_counts.n + excluded.n;
+        end if;
+      end $$;`,
 };
 
 function statesCountersMigration(r: ReplicatorDefinition): Migration {
   const s = derive(r).statesTable;
   const name = quote(r.name);
   const bump = (rows: string) => `
-        insert into geo_verification_counts (replicable_name, verification_state, slot, n)
-        select '${name}', verification_state, (pg_backend_pid() % ${COUNTER_SLOTS})::smallint, sum(delta) from (${rows}) changes
-        group by verification_state having sum(delta) <> 0 order by verification_state
-        on conflict (replicable_name, verification_state, slot) do update set n = geo_verification_counts.n + excluded.n;`;
+          for c in select verification_state as s, sum(delta)::bigint as d from (${rows}) changes
+                   group by verification_state having sum(delta) <> 0 order by verification_state loop
+            perform geo_verification_count_add('${name}', c.s, c.d);
+          end loop;`;
   const changed = `from new_rows n join old_rows o on o.${derive(r).modelIdColumn} = n.${derive(r).modelIdColumn} where o.verification_state <> n.verification_state`;
   return {
     name: `geo/${r.name}/0003_verification_counts`,
     sql: `
       create function geo_${r.name}_states_counted() returns trigger language plpgsql as $$
+      declare
+        c record;
       begin
         if tg_op = 'INSERT' then
           ${bump('select verification_state, 1 as delta from new_rows')}
@@ -63,6 +82,9 @@ function statesCountersMigration(r: ReplicatorDefinition): Migration {
       create trigger geo_${r.name}_states_truncated after truncate on ${s}
         for each statement execute function geo_${r.name}_states_truncated();
       insert into geo_verification_counts (replicable_name, verification_state, slot, n)
+      select '${name}', v, slot, 0 from generate_series(0, 4) v, generate_series(0, ${COUNTER_SLOTS - 1}) slot
+        on conflict (replicable_name, verification_state, slot) do nothing;
+      insert into geo_verification_counts (replicable_name, verification_state, slot, n)
       select '${name}', verification_state, 0, count(*) from ${s} group by verification_state
         on conflict (replicable_name, verification_state, slot) do update set n = geo_verification_counts.n + excluded.n;`,
   };
@@ -79,7 +101,23 @@ export const statusCoreTrackingMigration: Migration = {
         slot smallint not null,
         n bigint not null default 0,
         primary key (replicable_name, state, verification_state, slot)
-      );`,
+      );
+      create function geo_registry_verification_count_add(p_name text, p_state smallint, p_verification smallint, p_delta bigint) returns void language plpgsql as $$
+      declare
+        own smallint := (pg_backend_pid() % ${COUNTER_SLOTS})::smallint;
+        picked smallint;
+      begin
+        select slot into picked from geo_registry_verification_counts
+          where replicable_name = p_name and state = p_state and verification_state = p_verification
+          order by (slot - own + ${COUNTER_SLOTS}) % ${COUNTER_SLOTS} for update skip locked limit 1;
+        if found then
+          update geo_registry_verification_counts set n = n + p_delta
+            where replicable_name = p_name and state = p_state and verification_state = p_verification and slot = picked;
+        else
+          insert into geo_registry_verification_counts (replicable_name, state, verification_state, slot, n) values (p_name, p_state, p_verification, own, p_delta)
+            on conflict (replicable_name, state, verification_state, slot) do update set n = geo_registry_verification_counts.n + excluded.n;
+        end if;
+      end $$;`,
 };
 
 /**
@@ -94,15 +132,17 @@ function registryCountersMigration(r: ReplicatorDefinition): Migration {
   const reg = d.registryTable;
   const name = quote(r.name);
   const bump = (rows: string) => `
-        insert into geo_registry_verification_counts (replicable_name, state, verification_state, slot, n)
-        select '${name}', state, verification_state, (pg_backend_pid() % ${COUNTER_SLOTS})::smallint, sum(delta) from (${rows}) changes
-        group by state, verification_state having sum(delta) <> 0 order by state, verification_state
-        on conflict (replicable_name, state, verification_state, slot) do update set n = geo_registry_verification_counts.n + excluded.n;`;
+          for c in select state as s, verification_state as v, sum(delta)::bigint as d from (${rows}) changes
+                   group by state, verification_state having sum(delta) <> 0 order by state, verification_state loop
+            perform geo_registry_verification_count_add('${name}', c.s, c.v, c.d);
+          end loop;`;
   const changed = 'from new_rows n join old_rows o on o.id = n.id where (o.state, o.verification_state) is distinct from (n.state, n.verification_state)';
   return {
     name: `geo/${r.name}/0003_status_counters`,
     sql: `
       create function geo_${r.name}_registry_verification_counted() returns trigger language plpgsql as $$
+      declare
+        c record;
       begin
         if tg_op = 'INSERT' then
           ${bump('select state, verification_state, 1 as delta from new_rows')}
@@ -128,6 +168,9 @@ function registryCountersMigration(r: ReplicatorDefinition): Migration {
       end $$;
       create trigger geo_${r.name}_registry_truncated after truncate on ${reg}
         for each statement execute function geo_${r.name}_registry_truncated();
+      insert into geo_registry_verification_counts (replicable_name, state, verification_state, slot, n)
+      select '${name}', s, v, slot, 0 from generate_series(0, 3) s, generate_series(0, 4) v, generate_series(0, ${COUNTER_SLOTS - 1}) slot
+        on conflict (replicable_name, state, verification_state, slot) do nothing;
       insert into geo_registry_verification_counts (replicable_name, state, verification_state, slot, n)
       select '${name}', state, verification_state, 0, count(*) from ${reg} group by state, verification_state
         on conflict (replicable_name, state, verification_state, slot) do update set n = geo_registry_verification_counts.n + excluded.n;

@@ -1,7 +1,7 @@
 import { createOrganization, createPackage, createProject } from '@meridian/cell-models';
 import { createSql, migrate, migrationTemplate, setFlag, type MigrationSet, type Sql } from '@meridian/db';
 import { collectGeoStatus, type GeoStatusSnapshot, type StatusSite } from '@meridian/geo';
-import { createTestDatabase, type TestDatabase } from '@meridian/testing';
+import { createTestDatabase, waitFor, type TestDatabase } from '@meridian/testing';
 import { Registry } from 'prom-client';
 import { registerGeoMetrics } from '../../src/modules/geo-metrics';
 import { siteFlags, siteMigrationSet, siteReplicators } from '../../src';
@@ -215,6 +215,49 @@ describe('geo status counters', () => {
     } finally {
       await Promise.all([m.end(), t.end()]);
       await Promise.all([scratchMain.drop(), scratchTracking.drop()]);
+    }
+  });
+
+  it('two open transactions on the same connection slot never wait on each other for a counter', async () => {
+    // 17 connections: two of them share a slot (pid % 16); those two run the test
+    const collidingPair = async (url: string) => {
+      const pool = createSql(url, { max: 17 });
+      const reserved = await Promise.all(Array.from({ length: 17 }, () => pool.reserve()));
+      const pids = await Promise.all(reserved.map(async (c) => Number((await c<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]!.pid)));
+      const bySlot = new Map<number, number[]>();
+      pids.forEach((pid, i) => bySlot.set(pid % 16, [...(bySlot.get(pid % 16) ?? []), i]));
+      const [first, second] = [...bySlot.values()].find((group) => group.length >= 2)!;
+      return { pool, reserved, pair: [reserved[first!]!, reserved[second!]!] as const };
+    };
+    await main`insert into packages_package_files (package_id, file_name, file_path, size) select ${pkg.toString()}, 'open' || g, 'open/' || g, 1 from generate_series(1, 2) g`;
+    const ids = (await main<{ id: string }[]>`select id::text from packages_package_files where file_name like 'open%' order by id`).map((r) => r.id);
+    await tracking`insert into package_file_registry (package_file_id, state) select unnest(${ids}::bigint[]), 2 on conflict do nothing`;
+    const mainSide = await collidingPair(mainDb.url);
+    const trackingSide = await collidingPair(trackingDb.url);
+    try {
+      const counted: string[] = [];
+      for (const [i, id] of ids.entries()) {
+        const m = mainSide.pair[i]!;
+        const t = trackingSide.pair[i]!;
+        await m`begin`;
+        await t`begin`;
+        // a claim held open (primary) and a verification result not yet committed (secondary)
+        const claim = m`update package_file_states set verification_state = 1 where package_file_id = ${id}`.then(() => counted.push(`states ${id}`));
+        const verified = t`update package_file_registry set verification_state = 2 where package_file_id = ${id}`.then(() => counted.push(`registry ${id}`));
+        // with one counter row per slot, the second of each pair would wait here until the first commits
+        await waitFor(() => counted.length === (i + 1) * 2, { timeoutMs: 60_000, message: `open transaction ${i + 1} counted without waiting` });
+        await Promise.all([claim, verified]);
+      }
+      for (const c of [...mainSide.pair, ...trackingSide.pair]) await c`commit`;
+      const expected = await sqlCountsSecondary(tracking);
+      expect(fieldsOf(await collectGeoStatus(secondary), Object.keys(expected))).toEqual(expected);
+      const expectedPrimary = await sqlCountsPrimary(main);
+      expect(fieldsOf(await collectGeoStatus(primary), Object.keys(expectedPrimary))).toEqual(expectedPrimary);
+    } finally {
+      for (const side of [mainSide, trackingSide]) {
+        for (const c of side.reserved) c.release();
+        await side.pool.end({ timeout: 5 });
+      }
     }
   });
 
