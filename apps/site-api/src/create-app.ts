@@ -3,6 +3,7 @@ import type { Logger } from '@meridian/logger';
 import { registerGeoMetrics, siteQueues, siteRouters, type SiteResources } from '@meridian/runtime';
 import { requireRole } from './auth';
 import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board';
+import { GEO_STATUS_API_PATH, GEO_STATUS_PAGE_PATH, geoStatusRouter, type GeoStatusRouteOptions } from './geo-status-routes';
 import { readiness, redisDependency, sqlDependency, type Dependency } from './health';
 import { createMetricsRegistry } from './metrics';
 import { registryAdminMiddleware } from './geo-admin/registry-admin-service';
@@ -13,9 +14,11 @@ export interface SiteApiOptions {
   viewerToken?: string | undefined;
   /** extra routers beyond the site's feature routers (siteRouters), mounted before the 404 handler */
   routers?: ReadonlyArray<{ path: string; router: Router; access?: ReadonlyArray<'admin' | 'viewer'> }>;
+  /** status page and JSON API tunables (tests shrink the page's refresh) */
+  geoStatus?: GeoStatusRouteOptions;
 }
 
-/** The site's HTTP surface: health, readiness, metrics, Bull Board, and feature routers. */
+/** The site's HTTP surface: health, readiness, metrics, Bull Board, the geo status page and API, and feature routers. */
 export function createSiteApi(options: SiteApiOptions): Express {
   const { site } = options;
   const app = express();
@@ -44,6 +47,9 @@ export function createSiteApi(options: SiteApiOptions): Express {
   });
   app.use(BULL_BOARD_PATH, requireRole(auth), bullBoardRouter(queues, site.config.SITE_NAME));
   app.use(registryAdminMiddleware(site.geo, auth, { metrics }));
+  // the geo status page sits beside Bull Board, behind the same credentials (viewer or admin)
+  app.use([GEO_STATUS_API_PATH, GEO_STATUS_PAGE_PATH], requireRole(auth));
+  app.use(geoStatusRouter(site.geo, options.geoStatus));
   for (const { path, router, access } of [...siteRouters(site), ...(options.routers ?? [])]) {
     if (access) app.use(path, requireRole(auth, access), router);
     else app.use(path, router);

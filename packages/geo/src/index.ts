@@ -42,18 +42,16 @@ export { geoProcessors } from './processors';
 export { createGeoPrimaryRouter } from './primary-router';
 export {
   typeStatuses,
-  statusFields,
   cursorStatus,
   modelCounts,
   newestEventId,
-  primaryStatus,
-  primaryStatusFields,
   type TypeStatus,
   type CursorStatus,
-  type PrimaryStatus,
-  type PrimaryTypeStatus,
-  type SecondaryReport,
 } from './status';
+export { collectGeoStatus, DEFAULT_STATUS_SOURCE_TIMEOUT_MS, DEFAULT_SECONDARY_STALE_MS, type GeoStatusSnapshot, type TypeSnapshot, type SecondarySnapshot, type SourceResult, type StatusOptions } from './status-snapshot';
+export { TYPE_STATUS_FIELDS, SITE_STATUS_FIELDS, SECONDARY_REPORT_FIELDS, typeFieldsFor, siteFieldsFor, type TypeStatusField, type SiteStatusField, type SecondaryReportField, type FieldValue } from './status-fields';
+export { withinTimeout, StatusSourceTimeoutError, type StatusSite, type FailureRow } from './status-sources';
+export { statusMainMigrations, statusTrackingMigrations } from './schema/status-migrations';
 export * from './transfer';
 export { verificationStore, VerificationState, type ClaimedRow, type VerificationRow } from './verification/verification-store';
 export { runVerification, type VerificationRunOptions, type VerificationRunResult } from './verification/run-verification';

@@ -1,7 +1,7 @@
 import type { Sql } from '@meridian/db';
 import type { GeoContext } from './geo-context';
 import { RegistryState } from './registry/registry-store';
-import { derive, type ReplicatorDefinition } from './replicator';
+import type { ReplicatorDefinition } from './replicator';
 
 /** Per-type figures with the upstream status field names (`<plural>_synced_count`, …). */
 export interface TypeStatus {
@@ -76,20 +76,6 @@ export async function typeStatuses(
   });
 }
 
-/** Upstream-style flat fields: `package_files_count`, `package_files_synced_count`, … */
-export function statusFields(status: TypeStatus): Record<string, number> {
-  const p = status.plural;
-  return {
-    [`${p}_count`]: status.count,
-    [`${p}_registry_count`]: status.registryCount,
-    [`${p}_pending_count`]: status.pending,
-    [`${p}_started_count`]: status.started,
-    [`${p}_synced_count`]: status.synced,
-    [`${p}_failed_count`]: status.failed,
-    [`${p}_synced_in_percentage`]: status.syncedInPercentage,
-  };
-}
-
 /**
  * The newest event id the primary ever issued: the outbox's sequence, so pruning (which empties
  * the table) does not turn it into 0. Falls back to max(id) where the sequence is not readable
@@ -106,80 +92,6 @@ export async function newestEventId(main: Sql): Promise<bigint> {
     // no privilege on the sequence: max(id) is the best this connection can see
   }
   return newest;
-}
-
-/** What a primary knows per type: rows, checksum states, outbox events. */
-export interface PrimaryTypeStatus {
-  name: string;
-  plural: string;
-  title: string;
-  count: number;
-  checksumTotal: number;
-  checksummed: number;
-  checksumFailed: number;
-  /** events of this type still in the outbox (not pruned yet) */
-  events: number;
-}
-
-/** A secondary's last report to this primary. */
-export interface SecondaryReport {
-  siteName: string;
-  cursorEventId: bigint;
-  reportedAt: Date;
-}
-
-export interface PrimaryStatus {
-  types: PrimaryTypeStatus[];
-  newestEventId: bigint;
-  secondaries: SecondaryReport[];
-}
-
-/** `meridian geo status` on a primary: never a (misleading) registry or sync percentage. */
-export async function primaryStatus(replicators: readonly ReplicatorDefinition[], main: Sql): Promise<PrimaryStatus> {
-  const [models, events, secondaries, newest] = await Promise.all([
-    modelCounts(main),
-    main<{ replicable_name: string; n: bigint }[]>`select replicable_name, count(*)::bigint as n from geo_events group by 1`,
-    main<{ site_name: string; cursor_event_id: bigint; reported_at: Date }[]>`
-      select site_name, cursor_event_id, reported_at from geo_secondary_sites order by site_name`,
-    newestEventId(main),
-  ]);
-  const eventCounts = new Map(events.map((e) => [e.replicable_name, Number(e.n)]));
-  const types: PrimaryTypeStatus[] = [];
-  for (const r of replicators) {
-    // an operator's command, not a metric: counting the states table once is fine here
-    const [states] = await main<{ total: bigint; succeeded: bigint; failed: bigint }[]>`
-      select count(*)::bigint as total,
-             count(*) filter (where verification_state = 2)::bigint as succeeded,
-             count(*) filter (where verification_state = 3)::bigint as failed
-      from ${main(derive(r).statesTable)}`;
-    types.push({
-      name: r.name,
-      plural: r.plural,
-      title: r.titles.plural,
-      count: models.get(r.name) ?? 0,
-      checksumTotal: Number(states?.total ?? 0n),
-      checksummed: Number(states?.succeeded ?? 0n),
-      checksumFailed: Number(states?.failed ?? 0n),
-      events: eventCounts.get(r.name) ?? 0,
-    });
-  }
-  return {
-    types,
-    newestEventId: newest,
-    secondaries: secondaries.map((s) => ({ siteName: s.site_name, cursorEventId: s.cursor_event_id, reportedAt: s.reported_at })),
-  };
-}
-
-/** Upstream-style flat fields of a primary: `package_files_count`, `package_files_checksummed_count`, … */
-export function primaryStatusFields(status: PrimaryTypeStatus): Record<string, number> {
-  const p = status.plural;
-  return {
-    [`${p}_count`]: status.count,
-    [`${p}_checksum_total_count`]: status.checksumTotal,
-    [`${p}_checksummed_count`]: status.checksummed,
-    [`${p}_checksum_failed_count`]: status.checksumFailed,
-    [`${p}_events_count`]: status.events,
-  };
 }
 
 export async function cursorStatus(context: Pick<GeoContext, 'mainSql' | 'trackingSql'>): Promise<CursorStatus | undefined> {

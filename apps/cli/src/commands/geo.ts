@@ -1,8 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, type Config } from '@meridian/config';
 import { createSql, type Sql } from '@meridian/db';
-import { cursorStatus, primaryStatus, primaryStatusFields, selectiveSyncOrganizations, setSelectiveSyncOrganizations, statusFields, typeStatuses } from '@meridian/geo';
-import type { PrimaryStatus } from '@meridian/geo';
+import { collectGeoStatus, selectiveSyncOrganizations, setSelectiveSyncOrganizations, type GeoStatusSnapshot, type TypeSnapshot } from '@meridian/geo';
 import { siteReplicators } from '@meridian/runtime';
 import { printTable, UsageError, type CliIo } from '../io';
 import { watchGeoProgress } from '../geo-progress';
@@ -42,38 +41,84 @@ function positiveSeconds(value: string): number {
   return n;
 }
 
-/** A primary has no registries: it reports rows, checksums, outbox events and each secondary's last report. */
-function printPrimaryStatus(io: CliIo, config: Config, status: PrimaryStatus, json: boolean): void {
-  const now = Date.now();
-  if (json) {
-    const fields = Object.assign({}, ...status.types.map(primaryStatusFields)) as Record<string, number>;
-    const out = {
-      site: config.SITE_NAME,
-      role: config.SITE_ROLE,
-      ...fields,
-      event_log_max_id: Number(status.newestEventId),
-      secondaries: status.secondaries.map((s) => ({
-        site: s.siteName,
-        cursor_event_id: Number(s.cursorEventId),
-        events_behind: Number(status.newestEventId - s.cursorEventId),
-        reported_at: s.reportedAt.toISOString(),
-      })),
-    };
-    io.out(`${JSON.stringify(out, null, 2)}\n`);
-    return;
-  }
-  io.out(`primary site ${config.SITE_NAME}: what this primary holds (sync progress is on each secondary: run this there)\n\n`);
+const num = (value: number | null | undefined) => (value === null || value === undefined ? '-' : value);
+const percent = (value: number | null | undefined) => (value === null || value === undefined ? '-' : value.toFixed(2));
+
+/** Checksummed share of a primary type (not an upstream field: derived for the table only). */
+function checksummedPercentage(t: TypeSnapshot): number | null {
+  const total = t.values._checksum_total_count;
+  const done = t.values._checksummed_count;
+  if (typeof total !== 'number' || typeof done !== 'number') return null;
+  return total === 0 ? 0 : Math.floor((done / total) * 10_000) / 100;
+}
+
+/** `--json`: the declared fields of the role (upstream names), flat, plus each secondary's report on a primary. */
+function statusJson(status: GeoStatusSnapshot): Record<string, unknown> {
+  const failed = status.sources.filter((s) => !s.ok);
+  return {
+    site: status.site,
+    role: status.role,
+    ...status.fields,
+    ...(status.role === 'primary'
+      ? {
+          secondaries: status.secondaries.map((s) => ({ site: s.site, reported_at: s.reportedAt, ...s.fields })),
+        }
+      : {}),
+    ...(failed.length > 0 ? { sources_failed: failed.map((s) => ({ source: s.name, error: s.error })) } : {}),
+  };
+}
+
+/** A primary has no registries: rows, checksums, outbox events and each secondary's last report. */
+function printPrimaryTable(io: CliIo, status: GeoStatusSnapshot): void {
+  io.out(`primary site ${status.site}: what this primary holds (sync progress is on each secondary: run this there)\n\n`);
   printTable(
     io,
-    status.types.map((t) => ({ type: t.title, rows: t.count, checksummed: t.checksummed, 'checksum failed': t.checksumFailed, 'events in outbox': t.events })),
+    status.types.map((t) => ({
+      type: t.title,
+      rows: num(t.values._count),
+      checksummed: num(t.values._checksummed_count),
+      'checksum failed': num(t.values._checksum_failed_count),
+      'events in outbox': num(t.values._events_count),
+      'checksummed %': t.verificationEnabled === false ? 'off' : percent(checksummedPercentage(t)),
+    })),
     false,
   );
-  io.out(`\nnewest event id: ${status.newestEventId}\n`);
+  io.out(`\nnewest event id: ${num(status.site_fields.event_log_max_id)}\n`);
   if (status.secondaries.length === 0) io.out('secondaries: none has reported yet\n');
   for (const s of status.secondaries) {
-    const age = Math.max(0, Math.round((now - s.reportedAt.getTime()) / 1000));
-    io.out(`secondary ${s.siteName}: event cursor ${s.cursorEventId} of ${status.newestEventId} (${status.newestEventId - s.cursorEventId} behind), reported ${age} s ago\n`);
+    const f = s.fields;
+    io.out(
+      `secondary ${s.site}: event cursor ${num(f.cursor_event_id)} of ${num(status.site_fields.event_log_max_id)} (${num(f.events_behind)} behind), reported ${num(f.report_age_seconds)} s ago, ${f.healthy === 1 ? 'Healthy' : 'Unhealthy'}\n`,
+    );
   }
+}
+
+function printSecondaryTable(io: CliIo, status: GeoStatusSnapshot): void {
+  printTable(
+    io,
+    status.types.map((t) => {
+      const v = t.values;
+      const off = t.verificationEnabled === false ? 'off' : undefined;
+      return {
+        type: t.title,
+        primary: num(v._count),
+        registry: num(v._registry_count),
+        pending: num(v._pending_count),
+        started: num(v._started_count),
+        synced: num(v._synced_count),
+        failed: num(v._failed_count),
+        'synced %': percent(v._synced_in_percentage),
+        verified: off ?? num(v._verified_count),
+        'verified %': off ?? percent(v._verified_in_percentage),
+        'verification failed': off ?? num(v._verification_failed_count),
+      };
+    }),
+    false,
+  );
+  const f = status.site_fields;
+  io.out(
+    `\nevent cursor: ${num(f.cursor_last_event_id)} of ${num(f.event_log_max_id)} (${num(f.cursor_lag_events)} behind, ${num(f.cursor_lag_seconds === null ? null : Math.round(f.cursor_lag_seconds ?? 0))} s); open gaps ${num(f.event_gaps_open)}, dropped ${num(f.event_gaps_dropped)}\n`,
+  );
 }
 
 export function registerGeoCommands(program: Command, io: CliIo): void {
@@ -82,7 +127,7 @@ export function registerGeoCommands(program: Command, io: CliIo): void {
 
   geo
     .command('status')
-    .description('per type: primary count, registry count, pending, started, synced, failed, synced %')
+    .description('per type: counts, synced and verified %, failures (secondary) or checksums (primary); event cursor lag')
     .option('--json', 'machine-readable output (upstream field names)')
     .option('--watch', 'show progress bars until every type is 100 % synced')
     .option('--timeout <seconds>', 'with --watch: give up (exit 1) after this long', positiveSeconds, 600)
@@ -100,42 +145,19 @@ export function registerGeoCommands(program: Command, io: CliIo): void {
           if (!done) throw new Error(`not converged after ${options.timeout} s`);
           return;
         }
-        if (!db.tracking) {
-          printPrimaryStatus(io, db.config, await primaryStatus(siteReplicators(), db.main), Boolean(options.json));
-          return;
-        }
-        const statuses = await typeStatuses(siteReplicators(), db.main, db.tracking);
-        const cursor = await cursorStatus({ mainSql: db.main, trackingSql: db.tracking });
-        if (options.json) {
-          const fields = Object.assign({}, ...statuses.map(statusFields)) as Record<string, number>;
-          const out = {
-            site: db.config.SITE_NAME,
-            role: db.config.SITE_ROLE,
-            ...fields,
-            ...(cursor
-              ? { cursor_last_event_id: Number(cursor.lastEventId), event_log_max_id: Number(cursor.primaryMaxEventId), event_gaps_open: cursor.openGaps, event_gaps_dropped: Number(cursor.gapsDropped) }
-              : {}),
-          };
-          io.out(`${JSON.stringify(out, null, 2)}\n`);
-          return;
-        }
-        printTable(
-          io,
-          statuses.map((s) => ({
-            type: s.title,
-            primary: s.count,
-            registry: s.registryCount,
-            pending: s.pending,
-            started: s.started,
-            synced: s.synced,
-            failed: s.failed,
-            'synced %': s.syncedInPercentage.toFixed(2),
-          })),
-          false,
-        );
-        if (cursor) {
-          io.out(`\nevent cursor: ${cursor.lastEventId} of ${cursor.primaryMaxEventId}; open gaps ${cursor.openGaps}, dropped ${cursor.gapsDropped}\n`);
-        }
+        const status = await collectGeoStatus({
+          role: db.config.SITE_ROLE,
+          siteName: db.config.SITE_NAME,
+          replicators: siteReplicators(),
+          mainSql: db.main,
+          trackingSql: db.tracking,
+        });
+        if (options.json) io.out(`${JSON.stringify(statusJson(status), null, 2)}\n`);
+        else if (status.role === 'primary') printPrimaryTable(io, status);
+        else printSecondaryTable(io, status);
+        const failed = status.sources.filter((s) => !s.ok);
+        // the figures of every other source are printed above; the command still says it is incomplete
+        if (failed.length > 0) throw new Error(`status incomplete: ${failed.map((s) => `${s.name} (${s.error ?? 'failed'})`).join(', ')}`);
       });
     });
 

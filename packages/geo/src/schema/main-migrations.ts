@@ -1,5 +1,6 @@
 import type { Migration } from '@meridian/db';
 import { derive, type ReplicatorDefinition } from '../replicator';
+import { statusMainMigrations } from './status-migrations';
 import { retryDelayMainMigration, verificationIndexesMigration } from './verification-migrations';
 
 // Primary side, main database. The outbox is filled by statement-level triggers with transition
@@ -117,5 +118,6 @@ export function geoMainMigrations(replicators: readonly ReplicatorDefinition[]):
     ...replicators.map(replicatorMainMigration),
     retryDelayMainMigration,
     ...replicators.map(verificationIndexesMigration),
+    ...statusMainMigrations(replicators),
   ];
 }

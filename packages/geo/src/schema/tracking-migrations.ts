@@ -3,6 +3,7 @@ import { derive, type ReplicatorDefinition } from '../replicator';
 import { RETRY_DELAY_FUNCTION_SQL } from './retry-delay';
 import { geoAdminTrackingMigrations } from './admin-migrations';
 import { secondaryVerificationTrackingMigrations } from './secondary-verification-migrations';
+import { statusTrackingMigrations } from './status-migrations';
 
 // Secondary side, tracking database: registries (one per replicator), the event cursor and its
 // gaps, consistency laps, pending blob deletions and the selective-sync set.
@@ -170,5 +171,6 @@ export function geoTrackingMigrations(replicators: readonly ReplicatorDefinition
     unknownEventsMigration,
     ...geoAdminTrackingMigrations(),
     ...secondaryVerificationTrackingMigrations(replicators),
+    ...statusTrackingMigrations(replicators),
   ];
 }

@@ -15,6 +15,9 @@ const RELEASED = {
     'geo/0002_retry_delay',
     'geo/package_file/0002_verification_indexes',
     'geo/packages_helm_metadata_cache/0002_verification_indexes',
+    'geo/0003_verification_counts',
+    'geo/package_file/0003_verification_counts',
+    'geo/packages_helm_metadata_cache/0003_verification_counts',
   ],
   geo_tracking: [
     'geo/0001_core',
@@ -26,6 +29,9 @@ const RELEASED = {
     'geo/0003_registry_bulk_operations',
     'geo/package_file/0003_verification_indexes',
     'geo/packages_helm_metadata_cache/0003_verification_indexes',
+    'geo/0003_registry_verification_counts',
+    'geo/package_file/0003_status_counters',
+    'geo/packages_helm_metadata_cache/0003_status_counters',
   ],
 };
 
