@@ -100,21 +100,16 @@ async function checkType(options: DoubleCheckOptions, definition: ReplicatorDefi
   const total = main<{ total: bigint }[]>`
     select count(*)::bigint as total from ${main(table)} m where m.created_at >= ${window.since} and m.created_at <= ${until} ${scope}`.then((rows) => Number(exactlyOne(rows, 'window row count').total));
 
-  // creates: the window's rows in (created_at, id) order through the index, a batch at a time
+  // creates: one query over the window through the (created_at, id) index, read with a cursor a
+  // batch at a time (one plan, one consistent snapshot, no keyset to carry between batches)
   const creates = async () => {
     const missingIds: bigint[] = [];
     let checked = 0;
-    // the keyset carries created_at as text, sent as text: a JS Date (and postgres.js's timestamptz
-    // parameters) keep milliseconds, PostgreSQL microseconds, and a rounded key would re-read rows
-    let after: { createdAt: string; id: bigint } | undefined;
-    for (;;) {
-      const rows = await main<{ id: bigint; created_at: string }[]>`
-        select m.id, m.created_at::text as created_at from ${main(table)} m
-        where m.created_at >= ${window.since} and m.created_at <= ${until}
-          ${after ? main`and (m.created_at, m.id) > (${after.createdAt}::text::timestamptz, ${after.id.toString()})` : main``}
-          ${scope}
-        order by m.created_at, m.id limit ${batch}`;
-      if (rows.length === 0) break;
+    const window$ = main<{ id: bigint }[]>`
+      select m.id from ${main(table)} m
+      where m.created_at >= ${window.since} and m.created_at <= ${until} ${scope}
+      order by m.created_at, m.id`;
+    for await (const rows of window$.cursor(batch)) {
       const ids = rows.map((r) => r.id);
       const present = new Set(
         (await tracking<{ id: bigint }[]>`
@@ -125,10 +120,7 @@ async function checkType(options: DoubleCheckOptions, definition: ReplicatorDefi
       if (missing.length > 0 && !options.dryRun) await registry.insertPending(tracking, missing);
       missingIds.push(...missing);
       checked += rows.length;
-      const last = rows.at(-1)!;
-      after = { createdAt: last.created_at, id: last.id };
       if (options.onProgress) options.onProgress({ type: definition.name, checked, total: Math.max(await total, checked), missing: missingIds.length });
-      if (rows.length < batch) break;
     }
     return { missingIds, checked };
   };
@@ -139,19 +131,13 @@ async function checkType(options: DoubleCheckOptions, definition: ReplicatorDefi
   const deletes = async () => {
     const models = modelStore(definition);
     const orphanedIds: bigint[] = [];
-    let after: { createdAt: string; id: bigint } | undefined;
-    for (;;) {
-      const rows = await tracking<{ id: bigint; created_at: string }[]>`
-        select ${tracking(modelIdColumn)} as id, created_at::text as created_at from ${tracking(registryTable)}
-        where created_at >= ${window.since} and created_at <= ${until}
-          ${after ? tracking`and (created_at, ${tracking(modelIdColumn)}) > (${after.createdAt}::text::timestamptz, ${after.id.toString()})` : tracking``}
-        order by created_at, ${tracking(modelIdColumn)} limit ${batch}`;
-      if (rows.length === 0) break;
+    const registered = tracking<{ id: bigint }[]>`
+      select ${tracking(modelIdColumn)} as id from ${tracking(registryTable)}
+      where created_at >= ${window.since} and created_at <= ${until}
+      order by created_at, ${tracking(modelIdColumn)}`;
+    for await (const rows of registered.cursor(batch)) {
       const existing = await models.inScope(main, rows.map((r) => r.id), []);
       orphanedIds.push(...rows.map((r) => r.id).filter((id) => !existing.has(id)));
-      const last = rows.at(-1)!;
-      after = { createdAt: last.created_at, id: last.id };
-      if (rows.length < batch) break;
     }
     return orphanedIds;
   };
