@@ -11,12 +11,8 @@ export interface ClaimsModelState {
   lastPass?: { finishedAt: Date; conflicts: number; rows: number };
 }
 
-export interface TypeReadiness {
-  type: string;
-  /** the organization's rows on the source */
-  rows: number;
-  /** of those, without a registry on the target */
-  unregistered: number;
+/** The target's registries of a set of rows, by sync state (and, for synced ones, verification). */
+export interface RegistryStateCounts {
   pending: number;
   started: number;
   failed: number;
@@ -24,6 +20,18 @@ export interface TypeReadiness {
   /** synced and verified against the source's checksum */
   verified: number;
   verificationFailed: number;
+}
+
+interface StateCounts extends RegistryStateCounts {
+  registered: number;
+}
+
+export interface TypeReadiness extends RegistryStateCounts {
+  type: string;
+  /** the organization's rows on the source */
+  rows: number;
+  /** of those, without a registry on the target */
+  unregistered: number;
   doubleCheck?: {
     finishedAt: Date;
     ageMs: number;
@@ -59,15 +67,6 @@ export interface ReadinessOptions {
 
 const CHUNK = 10_000;
 
-interface StateCounts {
-  pending: number;
-  started: number;
-  failed: number;
-  synced: number;
-  verified: number;
-  verificationFailed: number;
-  registered: number;
-}
 
 async function registryCounts(tracking: Sql, definition: ReplicatorDefinition, ids: readonly bigint[]): Promise<StateCounts> {
   const { registryTable, modelIdColumn } = derive(definition);
