@@ -57,6 +57,8 @@ function siteEnvironments(settings: DemoSettings) {
     VIEWER_TOKEN: secrets.viewerToken,
     PRIMARY_API_URL: primaryUrl,
     HOST: '127.0.0.1',
+    // the demo checksums every few seconds (default every minute) so verification shows at once
+    GEO_VERIFICATION_INTERVAL_MS: '3000',
   };
   const primary = {
     ...common,

@@ -5,6 +5,7 @@ import { loadConfig } from '@meridian/config';
 import { databaseUrl, ensureServices, freePort, NoServiceError, portAnswers } from '@meridian/dev-services';
 import { createLogger } from '@meridian/logger';
 import { watchGeoProgress } from '@meridian/cli';
+import { waitForVerification } from './verification-wait';
 import { createSql } from '@meridian/db';
 import { migrateSite, siteReplicators } from '@meridian/runtime';
 import { createFilesystemStorage } from '@meridian/storage';
@@ -22,7 +23,8 @@ on: it signs up users in cell 1 and in a second cell (cell 2, a database this pr
 shows a username both want refused in cell 2, and seeds a drift for \`claims verify all\`.
 
 Options:
-  --exit-when-converged  exit 0 once the secondary has every blob of every type synced
+  --exit-when-converged  exit 0 once the secondary has every blob of every type synced and verified
+                         (checksummed on the primary, the copy's SHA-256 equal on the secondary)
   --timeout <s>          give up (exit 1) when not ready/converged within s seconds (default 120)
   --no-seed              do not write demo data (blobs, users) to the cells
   --smoke                start everything, check every process answers, then stop (exit 0)
@@ -256,11 +258,28 @@ Press Ctrl-C to stop everything.
       await interrupted; // Ctrl-C while seeding or watching: a normal stop
       return exitCode;
     }
-    if (done) process.stdout.write(`\n✓ secondary converged: every blob synced (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
-    else process.stdout.write(`\n✗ not converged within ${timeoutS} s (see \`npm run meridian -- geo status\` and the worker logs)\n`);
+    let verified = false;
+    if (done) {
+      process.stdout.write(`\n✓ secondary converged: every blob synced (${((Date.now() - started) / 1000).toFixed(1)} s)\n\nverification (SHA-256 on both sites):\n`);
+      verified = await waitForVerification({
+        replicators: siteReplicators(),
+        main,
+        tracking,
+        timeoutMs: Math.max(1_000, timeoutS * 1_000 - (Date.now() - started)),
+        write: (text) => process.stdout.write(text),
+        cancelled: () => stopping !== undefined,
+      });
+      const interruptedNow = currentStop();
+      if (interruptedNow) {
+        await interruptedNow;
+        return exitCode;
+      }
+      if (verified) process.stdout.write(`✓ verified: every blob checksummed on the primary and verified on the secondary (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+      else process.stdout.write(`✗ not verified within ${timeoutS} s (see \`npm run meridian -- geo status\` and /admin/geo)\n`);
+    } else process.stdout.write(`\n✗ not converged within ${timeoutS} s (see \`npm run meridian -- geo status\` and the worker logs)\n`);
     if (args['exit-when-converged']) {
       await stop();
-      return done ? exitCode : 1;
+      return done && verified ? exitCode : 1;
     }
     process.stdout.write('\nstill running: Ctrl-C stops everything.\n');
   } finally {

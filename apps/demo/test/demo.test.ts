@@ -70,13 +70,17 @@ describe('npm run demo', () => {
     expect(demo.output()).toContain('stopped.');
   }, 300_000);
 
-  it('--exit-when-converged seeds the primary once and exits 0 once the secondary has every blob; a second run reuses it', async () => {
+  it('--exit-when-converged seeds the primary once and exits 0 once the secondary has every blob synced and verified; a second run reuses it', async () => {
     const converge = spawnTs('apps/demo/src/main.ts', env, ['--exit-when-converged', '--timeout', '100']);
     expect(await converge.exited).toBe(0);
     const out = converge.output();
     expect(out).toMatch(/seeded 3 organizations, 6 projects, 120 package files, 12 Helm metadata caches/);
     expect(out).toMatch(/Package Files: (\d+)\/\1 synced \(100 %\)/);
     expect(out).toContain('✓ secondary converged');
+    // verification on both sites, not only the copies: every blob checksummed and verified
+    expect(out).toMatch(/Package Files: primary checksummed 120\/120 \(100 %\), secondary verified 120\/120 \(100 %\)/);
+    expect(out).toMatch(/Helm Metadata Caches: primary checksummed 12\/12 \(100 %\), secondary verified 12\/12 \(100 %\)/);
+    expect(out).toContain('✓ verified: every blob checksummed on the primary and verified on the secondary');
 
     const again = spawnTs('apps/demo/src/main.ts', env, ['--exit-when-converged', '--timeout', '100']);
     expect(await again.exited).toBe(0);

@@ -2,29 +2,19 @@
 // streaming SHA-256 through the storage, success + checksum_succeeded event per row) over N ×
 // 16 MiB blobs, next to a raw streaming SHA-256 of the same files in the same process and run.
 // Both read from the page cache after the first round; the figure is the best of the rounds.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createSql, migrate, migrationSet } from '@meridian/db';
-import { createSilentLogger } from '@meridian/logger';
-import type { QueueSet } from '@meridian/queue';
+import { createSql } from '@meridian/db';
 import { createFilesystemStorage } from '@meridian/storage';
 import { createTestDatabase, printBench, seconds } from '@meridian/testing';
-import { DEFAULT_GEO_SETTINGS, defineReplicator, geoMainMigrations, runVerification, type GeoContext } from '../src';
+import { DEFAULT_GEO_SETTINGS, runVerification } from '../src';
+import { benchBlobs as blobs, benchPrimaryContext, createBenchBlobs } from './verification-bench-setup';
 
 const BLOBS = Number(process.env.BENCH_VERIFY_BLOBS ?? 64);
 const BLOB_BYTES = Number(process.env.BENCH_VERIFY_MIB ?? 16) * 1024 * 1024;
 const ROUNDS = Number(process.env.BENCH_VERIFY_ROUNDS ?? 4);
-
-const blobs = defineReplicator({
-  name: 'bench_blob',
-  plural: 'bench_blobs',
-  titles: { singular: 'Bench Blob', plural: 'Bench Blobs' },
-  table: 'bench_blobs',
-  blobPathColumn: 'file_path',
-  mutable: false,
-});
 
 async function rawSha256(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -37,30 +27,9 @@ async function main(): Promise<void> {
   const db = await createTestDatabase('mbverify');
   const sql = createSql(db.url, { max: 4 });
   try {
-    const modelTable = { name: 'bench/0001_blobs', sql: 'create table bench_blobs (id bigserial primary key, file_path text not null)' };
-    await migrate(sql, migrationSet('main', [[modelTable], geoMainMigrations([blobs])]));
     const storage = createFilesystemStorage(base);
-    const content = randomBytes(BLOB_BYTES);
-    const paths: string[] = [];
-    for (let i = 1; i <= BLOBS; i += 1) {
-      content.writeUInt32BE(i, 0);
-      paths.push(`blobs/${i}.bin`);
-      await storage.write(`blobs/${i}.bin`, content);
-    }
-    await sql`insert into bench_blobs (file_path) select unnest(${paths}::text[])`;
-    const context: GeoContext = {
-      role: 'primary',
-      siteName: 'bench',
-      replicators: [blobs],
-      mainSql: sql,
-      trackingSql: undefined,
-      storage,
-      queues: undefined as unknown as QueueSet, // verification never enqueues
-      logger: createSilentLogger(),
-      secret: undefined,
-      primaryUrl: 'http://127.0.0.1:1',
-      settings: { ...DEFAULT_GEO_SETTINGS, runBudgetMs: 3_600_000 },
-    };
+    const paths = await createBenchBlobs(sql, storage, BLOBS, BLOB_BYTES);
+    const context = benchPrimaryContext(sql, storage);
     const mb = (BLOBS * BLOB_BYTES) / 1e6;
     let best = { verify: Infinity, raw: Infinity };
     for (let round = 0; round < ROUNDS; round += 1) {
