@@ -1,8 +1,11 @@
 // Global teardown of every package's jest run: drops the template databases this run created
 // (names `mtpl_<run>_…`, see packages/testing/src/test-database.ts). Tests clean up after themselves.
+const fs = require('node:fs');
 const postgres = require('postgres');
 
 module.exports = async function globalTeardown() {
+  // the temporary STORAGE_ROOT the global setup made for processes the tests started
+  if (process.env.MERIDIAN_TEST_STORAGE_ROOT) fs.rmSync(process.env.MERIDIAN_TEST_STORAGE_ROOT, { recursive: true, force: true });
   const run = process.env.MERIDIAN_TEST_TEMPLATE_RUN;
   if (!run) return;
   const url = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');

@@ -10,7 +10,7 @@ import { migrationTemplate } from '@meridian/db';
 import type { GeoStatusSnapshot } from '@meridian/geo';
 import { createLogger } from '@meridian/logger';
 import { openSiteResources, siteMigrationSet, type SiteResources } from '@meridian/runtime';
-import { createTestDatabase, createTestPrefix, testRedisUrl, waitFor, type TestDatabase } from '@meridian/testing';
+import { createTestDatabase, createTestPrefix, deleteKeysWithPrefix, testRedisUrl, waitFor, type TestDatabase } from '@meridian/testing';
 import { chromium, type Browser } from 'playwright-core';
 import { createSiteApi } from '../src';
 
@@ -111,6 +111,7 @@ describe('geo status: JSON API, page and metrics', () => {
     await secondary?.close();
     await primary?.close();
     await cleanup();
+    await deleteKeysWithPrefix(`${prefix}-s`); // the secondary's queues
     await Promise.all([mainDb.drop(), trackingDb.drop()]);
     rmSync(storageRoot, { recursive: true, force: true });
     rmSync(shots, { recursive: true, force: true });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { loadConfig } from '@meridian/config';
 import { createSql, migrationTemplate, type Sql } from '@meridian/db';
 import { createLogger } from '@meridian/logger';
@@ -8,9 +11,11 @@ import { heartbeatJob, openSiteResources, siteMigrationSet, siteProcessors } fro
 describe('site runtime', () => {
   const dbs: TestDatabase[] = [];
   const { prefix, cleanup } = createTestPrefix();
+  const storageRoot = mkdtempSync(path.join(os.tmpdir(), 'meridian-heartbeat-'));
   afterAll(async () => {
     await cleanup();
     for (const db of dbs) await db.drop();
+    rmSync(storageRoot, { recursive: true, force: true });
   });
 
   async function migrated(kind: 'main' | 'geo_tracking'): Promise<{ db: TestDatabase; sql: Sql }> {
@@ -30,6 +35,8 @@ describe('site runtime', () => {
       GEO_TRACKING_DATABASE_URL: tracking.db.url,
       REDIS_URL: testRedisUrl(),
       QUEUE_PREFIX: prefix,
+      // not the default .meridian/storage, which would stay behind in the package
+      STORAGE_ROOT: storageRoot,
     });
     const logger = createLogger({ name: 'test', level: 'silent' });
     const site = await openSiteResources(config, logger, { redisRole: 'worker', poolSize: 2 });
@@ -58,7 +65,7 @@ describe('site runtime', () => {
     const main = await migrated('main');
     const empty = await createTestDatabase();
     dbs.push(empty);
-    const config = loadConfig({ SITE_ROLE: 'secondary', DATABASE_URL: main.db.url, GEO_TRACKING_DATABASE_URL: empty.url });
+    const config = loadConfig({ SITE_ROLE: 'secondary', DATABASE_URL: main.db.url, GEO_TRACKING_DATABASE_URL: empty.url, STORAGE_ROOT: storageRoot });
     await expect(openSiteResources(config, createLogger({ name: 't', level: 'silent' }), { redisRole: 'producer' })).rejects.toThrow(
       new RegExp(`database "${empty.name}" has \\d+ pending migration`),
     );

@@ -411,6 +411,7 @@ describe('a site from before secondary verification', () => {
       expect(indexes.map((i) => i.indexname)).toEqual([
         'package_file_registry_verification_disabled',
         'package_file_registry_verification_failed',
+        'package_file_registry_verification_failures', // the status step's (geo/<type>/0003_status_counters), there before
         'package_file_registry_verification_pending',
         'package_file_registry_verification_started',
         'package_file_registry_verified',
