@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { deleteKeysWithPrefix } from '@meridian/dev-services';
 import { dropDatabase, type Sql } from '@meridian/db';
@@ -43,4 +43,10 @@ export function removeStateDir(root: string, write: (line: string) => void): voi
   }
   rmSync(root, { recursive: true, force: true });
   write(`• removed ${root}`);
+  // the `.meridian` folder the demo made for its state goes too, when nothing else is in it
+  try {
+    rmdirSync(path.dirname(root));
+  } catch {
+    // not empty (another demo's state, embedded test servers' data) or already gone: keep it
+  }
 }
