@@ -1,5 +1,5 @@
 export type { BlobStat, BlobStorage, OpenBlobOptions, OpenedBlob, WriteAtomicOptions, WriteResult } from './blob-storage';
-export { createFilesystemStorage, type FilesystemStorageOptions } from './filesystem-storage';
+export { createFilesystemStorage, sha256OfFile, type FilesystemStorageOptions } from './filesystem-storage';
 export { SMALL_FILE_LIMIT, type SmallFileIo } from './small-file-io';
 export { BlobMissingError, ChecksumMismatchError, SizeMismatchError, UnsafePathError } from './errors';
 export { sha256Hex, normalizeSha256 } from './sha256';

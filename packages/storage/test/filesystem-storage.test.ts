@@ -44,6 +44,19 @@ describe('round trip', () => {
     expect(listFiles(dirs.root)).toEqual(['packages/1/2/file.bin']);
   });
 
+  it('hashes blobs of every size, many at once, each to its own SHA-256 (reused read buffers are never shared)', async () => {
+    const MiB = 1024 * 1024;
+    // empty, under one read, exactly one read, one byte over, several reads and a tail
+    const sizes = [0, 1, MiB - 1, MiB, MiB + 1, 3 * MiB + 12_345];
+    const blobs = sizes.map((size, i) => ({ name: `hash/${i}.bin`, bytes: randomBytes(size) }));
+    for (const blob of blobs) await storage.write(blob.name, blob.bytes);
+    // twice over, all at once: more hashes in flight than the pool keeps buffers
+    const all = [...blobs, ...blobs];
+    const digests = await Promise.all(all.map((blob) => storage.sha256(blob.name)));
+    expect(digests).toEqual(all.map((blob) => sha256Hex(blob.bytes)));
+    await expect(storage.sha256('hash')).rejects.toBeInstanceOf(BlobMissingError); // a directory is not a blob
+  });
+
   it('writes strings and bytes atomically with write()', async () => {
     expect(await storage.write('a.txt', 'héllo')).toEqual({ size: 6, sha256: sha256Hex('héllo') });
     await storage.write('b.bin', new Uint8Array([1, 2, 3]));

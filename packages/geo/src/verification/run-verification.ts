@@ -38,7 +38,7 @@ async function verifyBatch(context: PrimaryGeoContext, definition: ReplicatorDef
   for (const row of rows) {
     try {
       if (row.blobPath === null) throw new Error('the model row has no blob path');
-      checksums.push({ row, checksumHex: await context.storage.sha256(row.blobPath) }); // streaming: never the whole blob in memory
+      checksums.push({ row, checksumHex: await context.storage.sha256(row.blobPath) }); // 1 MiB reads: never the whole blob in memory
     } catch (error) {
       if (await store.failed(context.mainSql, row, failureMessage(error), now())) failed += 1;
       context.logger.warn({ replicable: definition.name, modelId: row.modelId, err: error }, 'primary verification failed');
