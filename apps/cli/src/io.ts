@@ -9,6 +9,11 @@ export interface CliIo {
   columns?: number | undefined;
   /** a command that printed its answer but must still fail (e.g. `db status` with a missing database) sets this */
   exitCode?: number;
+  /**
+   * Long work calls this after each step it completes (a batch verified, a window page read): the
+   * command's no-progress deadline (three times CLI_TIMEOUT_MS) starts again. runCli provides it.
+   */
+  progress?: () => void;
 }
 
 export const processIo: CliIo = {

@@ -8,7 +8,8 @@ import { registerFlagCommands } from './commands/flags';
 import { registerGeoCommands } from './commands/geo';
 import { registerOrgMoveCommands } from './commands/org-move';
 import { registerStatusCommand } from './commands/status';
-import { checkServices, formatSeconds, namedNetworkFailure, neededDatabases, ServiceUnavailableError } from './services';
+import { noProgressDeadline } from './command-deadline';
+import { checkServices, namedNetworkFailure, neededDatabases, ServiceUnavailableError } from './services';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -46,22 +47,22 @@ export function buildProgram(io: CliIo): Command {
 
 /** Runs the CLI and returns its exit code: 0 ok, 1 failure, 2 bad usage (with usage printed). */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const program = buildProgram(io);
   if (argv.length === 0) {
-    io.err(program.helpInformation());
+    io.err(buildProgram(io).helpInformation());
     return EXIT_USAGE;
   }
-  // The whole command is bounded too (three times CLI_TIMEOUT_MS), except a --watch and a waiting
-  // `geo registries … --all`, which have their own --timeout.
-  let timer: NodeJS.Timeout | undefined;
-  const budgetMs = argv.includes('--watch') || (argv.includes('registries') && argv.includes('--all')) ? undefined : commandBudgetMs(io);
-  const deadline = new Promise<never>((_resolve, reject) => {
-    if (budgetMs === undefined) return;
-    timer = setTimeout(() => reject(new ServiceUnavailableError(`\`meridian ${argv.filter((a) => !a.startsWith('-')).join(' ')}\` did not finish within ${formatSeconds(budgetMs)}: a database answers too slowly (CLI_TIMEOUT_MS)`)), budgetMs);
-  });
+  // A command that stops making progress is ended: three times CLI_TIMEOUT_MS without a step done
+  // (short commands take no steps, so that is their whole time). Long work (claims verify, geo
+  // double-check) reports each step through io.progress, so it runs as long as it moves. Exempt:
+  // --watch and a waiting `geo registries … --all` (their own --timeout) and `db migrate` (one
+  // DDL statement may rightly take minutes; the services were checked before it started).
+  const budgetMs = argv.includes('--watch') || (argv.includes('registries') && argv.includes('--all')) || isDbMigrate(argv) ? undefined : commandBudgetMs(io);
+  const watchdog = noProgressDeadline(budgetMs, `\`meridian ${argv.filter((a) => !a.startsWith('-')).join(' ')}\``);
+  const commandIo: CliIo = Object.create(io, { progress: { value: watchdog.progress } }) as CliIo;
+  const program = buildProgram(commandIo);
   try {
-    await Promise.race([program.parseAsync(argv, { from: 'user' }), deadline]);
-    return io.exitCode ?? EXIT_OK;
+    await Promise.race([program.parseAsync(argv, { from: 'user' }), watchdog.expired]);
+    return commandIo.exitCode ?? EXIT_OK;
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT_OK;
@@ -84,8 +85,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.err(`meridian: ${(error as Error).message ?? String(error)}\n`);
     return EXIT_FAILURE;
   } finally {
-    clearTimeout(timer);
+    watchdog.stop();
   }
+}
+
+function isDbMigrate(argv: readonly string[]): boolean {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  return words[0] === 'db' && words[1] === 'migrate';
 }
 
 function networkFailure(error: unknown, io: CliIo): string | undefined {

@@ -80,7 +80,10 @@ export function registerClaimsCommands(program: Command, io: CliIo): void {
               fromStart: true,
               trigger: 'cli',
               dryRun: Boolean(options.dryRun),
-              onProgress: (p) => bar?.update(p.total.rows, { created: p.total.created, destroyed: p.total.destroyed }),
+              onProgress: (p) => {
+                io.progress?.();
+                bar?.update(p.total.rows, { created: p.total.created, destroyed: p.total.destroyed });
+              },
             });
             results.push(result);
             conflicts.push(...result.conflicts);

@@ -141,6 +141,7 @@ export function registerOrgMoveCommands(program: Command, io: CliIo): void {
             organizationId: options.organization,
             dryRun: Boolean(options.dryRun),
             onProgress: (p) => {
+              io.progress?.();
               if (!bar) return;
               if (current !== p.type) {
                 if (current) bar.stop();
