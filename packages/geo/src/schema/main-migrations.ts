@@ -1,5 +1,7 @@
 import type { Migration } from '@meridian/db';
 import { derive, type ReplicatorDefinition } from '../replicator';
+import { counterSlotsMainMigrations } from './counter-slots-migrations';
+import { modelTriggerFunctions } from './model-trigger-functions';
 import { statusMainMigrations } from './status-migrations';
 import { retryDelayMainMigration, verificationIndexesMigration } from './verification-migrations';
 
@@ -45,13 +47,13 @@ function replicatorMainMigration(r: ReplicatorDefinition): Migration {
   const path = r.blobPathColumn;
   const name = r.name.replace(/'/g, "''");
   const payload = (alias: string) => `jsonb_build_object('model_record_id', ${alias}.id, 'blob_path', ${alias}.${path})`;
+  const functions = modelTriggerFunctions(r, 'create', '', (sign, rows) => `
+        insert into geo_replicable_counts (replicable_name, slot, n)
+        select '${name}', (pg_backend_pid() % ${COUNTER_SLOTS})::smallint, ${sign}count(*) from ${rows} having count(*) > 0
+        on conflict (replicable_name, slot) do update set n = geo_replicable_counts.n + excluded.n;`);
   const changed = r.checksumColumn
     ? `o.${path} is distinct from n.${path} or o.${r.checksumColumn} is distinct from n.${r.checksumColumn}`
     : `o.${path} is distinct from n.${path}`;
-  const count = (sign: string, rows: string) => `
-        insert into geo_replicable_counts (replicable_name, slot, n)
-        select '${name}', (pg_backend_pid() % ${COUNTER_SLOTS})::smallint, ${sign}count(*) from ${rows} having count(*) > 0
-        on conflict (replicable_name, slot) do update set n = geo_replicable_counts.n + excluded.n;`;
   return {
     name: `geo/${r.name}/0001_states_and_events`,
     sql: `
@@ -68,25 +70,10 @@ function replicatorMainMigration(r: ReplicatorDefinition): Migration {
       create index ${d.statesTable}_pending on ${d.statesTable} (verified_at nulls first) where verification_state = 0;
       create index ${d.statesTable}_failed on ${d.statesTable} (verification_retry_at nulls first) where verification_state = 3;
 
-      create function geo_${r.name}_inserted() returns trigger language plpgsql as $$
-      begin
-        insert into geo_events (replicable_name, event_name, payload)
-        select '${name}', 'created', ${payload('n')} from new_rows n order by n.id;
-        insert into ${d.statesTable} (${d.modelIdColumn}) select id from new_rows;
-        ${count('', 'new_rows')}
-        return null;
-      end $$;
-      create trigger geo_${r.name}_inserted after insert on ${t}
+${functions.inserted}      create trigger geo_${r.name}_inserted after insert on ${t}
         referencing new table as new_rows for each statement execute function geo_${r.name}_inserted();
 
-      create function geo_${r.name}_deleted() returns trigger language plpgsql as $$
-      begin
-        insert into geo_events (replicable_name, event_name, payload)
-        select '${name}', 'deleted', ${payload('o')} from old_rows o order by o.id;
-        ${count('-', 'old_rows')}
-        return null;
-      end $$;
-      create trigger geo_${r.name}_deleted after delete on ${t}
+${functions.deleted}      create trigger geo_${r.name}_deleted after delete on ${t}
         referencing old table as old_rows for each statement execute function geo_${r.name}_deleted();
       ${
         r.mutable
@@ -119,5 +106,6 @@ export function geoMainMigrations(replicators: readonly ReplicatorDefinition[]):
     retryDelayMainMigration,
     ...replicators.map(verificationIndexesMigration),
     ...statusMainMigrations(replicators),
+    ...counterSlotsMainMigrations(replicators),
   ];
 }

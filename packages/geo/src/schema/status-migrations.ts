@@ -42,14 +42,23 @@ export const statusCoreMainMigration: Migration = {
       end $$;`,
 };
 
+/**
+ * PL/pgSQL that adds each `column` value's summed delta of `rows` (column, delta) through
+ * `fn(name, value, delta)`, values in ascending order (so statements that must wait queue in the
+ * same order). Needs `c record` declared. `name` is already quoted.
+ */
+export function stateCountLoop(column: string, fn: string, name: string, rows: string): string {
+  return `
+          for c in select ${column} as s, sum(delta)::bigint as d from (${rows}) changes
+                   group by ${column} having sum(delta) <> 0 order by ${column} loop
+            perform ${fn}('${name}', c.s, c.d);
+          end loop;`;
+}
+
 function statesCountersMigration(r: ReplicatorDefinition): Migration {
   const s = derive(r).statesTable;
   const name = quote(r.name);
-  const bump = (rows: string) => `
-          for c in select verification_state as s, sum(delta)::bigint as d from (${rows}) changes
-                   group by verification_state having sum(delta) <> 0 order by verification_state loop
-            perform geo_verification_count_add('${name}', c.s, c.d);
-          end loop;`;
+  const bump = (rows: string) => stateCountLoop('verification_state', 'geo_verification_count_add', name, rows);
   const changed = `from new_rows n join old_rows o on o.${derive(r).modelIdColumn} = n.${derive(r).modelIdColumn} where o.verification_state <> n.verification_state`;
   return {
     name: `geo/${r.name}/0003_verification_counts`,

@@ -3,6 +3,8 @@ import { derive, type ReplicatorDefinition } from '../replicator';
 import { RETRY_DELAY_FUNCTION_SQL } from './retry-delay';
 import { geoAdminTrackingMigrations } from './admin-migrations';
 import { secondaryVerificationTrackingMigrations } from './secondary-verification-migrations';
+import { counterSlotsTrackingMigrations } from './counter-slots-migrations';
+import { registryCountedFunction } from './registry-counted-function';
 import { statusTrackingMigrations } from './status-migrations';
 
 // Secondary side, tracking database: registries (one per replicator), the event cursor and its
@@ -124,18 +126,7 @@ function registryMigration(r: ReplicatorDefinition): Migration {
       create index ${reg}_retry_due on ${reg} (retry_at nulls first) where state = 3;
       create index ${reg}_started on ${reg} (last_synced_at) where state = 1;
 
-      create function geo_${r.name}_registry_counted() returns trigger language plpgsql as $$
-      begin
-        if tg_op = 'INSERT' then
-          ${bump('select state, 1 as delta from new_rows')}
-        elsif tg_op = 'DELETE' then
-          ${bump('select state, -1 as delta from old_rows')}
-        else
-          ${bump('select n.state, 1 as delta from new_rows n join old_rows o on o.id = n.id where o.state <> n.state union all select o.state, -1 from new_rows n join old_rows o on o.id = n.id where o.state <> n.state')}
-        end if;
-        return null;
-      end $$;
-      create trigger geo_${r.name}_registry_inserted after insert on ${reg}
+${registryCountedFunction(r, 'create', '', bump)}      create trigger geo_${r.name}_registry_inserted after insert on ${reg}
         referencing new table as new_rows for each statement execute function geo_${r.name}_registry_counted();
       create trigger geo_${r.name}_registry_deleted after delete on ${reg}
         referencing old table as old_rows for each statement execute function geo_${r.name}_registry_counted();
@@ -172,5 +163,6 @@ export function geoTrackingMigrations(replicators: readonly ReplicatorDefinition
     ...geoAdminTrackingMigrations(),
     ...secondaryVerificationTrackingMigrations(replicators),
     ...statusTrackingMigrations(replicators),
+    ...counterSlotsTrackingMigrations(replicators),
   ];
 }

@@ -18,6 +18,9 @@ const RELEASED = {
     'geo/0003_verification_counts',
     'geo/package_file/0003_verification_counts',
     'geo/packages_helm_metadata_cache/0003_verification_counts',
+    'geo/0004_counter_slots',
+    'geo/package_file/0004_counter_slots',
+    'geo/packages_helm_metadata_cache/0004_counter_slots',
   ],
   geo_tracking: [
     'geo/0001_core',
@@ -32,6 +35,9 @@ const RELEASED = {
     'geo/0003_registry_verification_counts',
     'geo/package_file/0003_status_counters',
     'geo/packages_helm_metadata_cache/0003_status_counters',
+    'geo/0004_counter_slots',
+    'geo/package_file/0004_counter_slots',
+    'geo/packages_helm_metadata_cache/0004_counter_slots',
   ],
 };
 

@@ -241,9 +241,15 @@ describe('geo status counters', () => {
         const t = trackingSide.pair[i]!;
         await m`begin`;
         await t`begin`;
-        // a claim held open (primary) and a verification result not yet committed (secondary)
-        const claim = m`update package_file_states set verification_state = 1 where package_file_id = ${id}`.then(() => counted.push(`states ${id}`));
-        const verified = t`update package_file_registry set verification_state = 2 where package_file_id = ${id}`.then(() => counted.push(`registry ${id}`));
+        // a claim held open (primary) and a verification result not yet committed (secondary),
+        // then a new model row (the model count, step 0004) and a registry changing sync state
+        // (the registry count, step 0004) in the same open transactions
+        const claim = m`update package_file_states set verification_state = 1 where package_file_id = ${id}`
+          .then(() => m`insert into packages_package_files (package_id, file_name, file_path, size) values (${pkg.toString()}, ${`held${i}`}, ${`held/${i}`}, 1)`)
+          .then(() => counted.push(`states and model ${id}`));
+        const verified = t`update package_file_registry set verification_state = 2 where package_file_id = ${id}`
+          .then(() => t`update package_file_registry set state = 0 where package_file_id = ${id}`)
+          .then(() => counted.push(`registry ${id}`));
         // with one counter row per slot, the second of each pair would wait here until the first commits
         await waitFor(() => counted.length === (i + 1) * 2, { timeoutMs: 60_000, message: `open transaction ${i + 1} counted without waiting` });
         await Promise.all([claim, verified]);
@@ -354,7 +360,16 @@ describe('geo status counters', () => {
 });
 
 describe('a site migrated before the status counters', () => {
-  const NEW_STEPS = /^geo\/(0003_verification_counts|0003_registry_verification_counts|[a-z_]+\/0003_(verification_counts|status_counters))$/;
+  const NEW_STEPS = /^geo\/(0003_verification_counts|0003_registry_verification_counts|[a-z_]+\/0003_(verification_counts|status_counters)|(?:[a-z_]+\/)?0004_counter_slots)$/;
+  const COUNTER_SLOT_STEPS = ['geo/0004_counter_slots', 'geo/package_file/0004_counter_slots', 'geo/packages_helm_metadata_cache/0004_counter_slots'];
+  /** every status field of both roles equals its COUNT(*); returns the SQL counts */
+  const expectExactStatus = async (main: Sql, tracking: Sql) => {
+    const p = await sqlCountsPrimary(main);
+    expect(fieldsOf(await collectGeoStatus({ role: 'primary', siteName: 'p', replicators: siteReplicators(), mainSql: main }), Object.keys(p))).toEqual(p);
+    const s = await sqlCountsSecondary(tracking);
+    expect(fieldsOf(await collectGeoStatus({ role: 'secondary', siteName: 's', replicators: siteReplicators(), mainSql: main, trackingSql: tracking }), Object.keys(s))).toEqual(s);
+    return { p, s };
+  };
   const older = (kind: 'main' | 'geo_tracking'): MigrationSet => {
     const set = siteMigrationSet(kind);
     return { ...set, migrations: set.migrations.filter((m) => !NEW_STEPS.test(m.name)) };
@@ -376,21 +391,14 @@ describe('a site migrated before the status counters', () => {
       await tracking`insert into package_file_registry (package_file_id, state, verification_state) select g, g % 4, g % 5 from generate_series(1, 80) g`;
 
       const applied = (await migrate(main, siteMigrationSet('main'))).applied;
-      expect(applied).toEqual(['geo/0003_verification_counts', 'geo/package_file/0003_verification_counts', 'geo/packages_helm_metadata_cache/0003_verification_counts']);
+      expect(applied).toEqual(['geo/0003_verification_counts', 'geo/package_file/0003_verification_counts', 'geo/packages_helm_metadata_cache/0003_verification_counts', ...COUNTER_SLOT_STEPS]);
       expect((await migrate(tracking, siteMigrationSet('geo_tracking'))).applied).toEqual([
         'geo/0003_registry_verification_counts',
         'geo/package_file/0003_status_counters',
         'geo/packages_helm_metadata_cache/0003_status_counters',
+        ...COUNTER_SLOT_STEPS,
       ]);
-      const primary: StatusSite = { role: 'primary', siteName: 'p', replicators: siteReplicators(), mainSql: main };
-      const secondary: StatusSite = { role: 'secondary', siteName: 's', replicators: siteReplicators(), mainSql: main, trackingSql: tracking };
-      const check = async () => {
-        const p = await sqlCountsPrimary(main);
-        expect(fieldsOf(await collectGeoStatus(primary), Object.keys(p))).toEqual(p);
-        const s = await sqlCountsSecondary(tracking);
-        expect(fieldsOf(await collectGeoStatus(secondary), Object.keys(s))).toEqual(s);
-        return { p, s };
-      };
+      const check = () => expectExactStatus(main, tracking);
       const { p, s } = await check();
       expect(p.package_files_checksummed_count).toBeGreaterThan(0);
       expect(s.package_files_verified_count).toBeGreaterThan(0);
@@ -398,6 +406,42 @@ describe('a site migrated before the status counters', () => {
       await tracking`update package_file_registry set state = 2, verification_state = 2 where package_file_id % 2 = 0`;
       await main`delete from packages_package_files where id % 5 = 0`;
       await check();
+    } finally {
+      await Promise.all([main.end(), tracking.end()]);
+      await Promise.all([mainDb.drop(), trackingDb.drop()]);
+    }
+  });
+  it('a site on the released 0003 steps takes the counter slots (0004) with its counts intact', async () => {
+    const before = (kind: 'main' | 'geo_tracking'): MigrationSet => {
+      const set = siteMigrationSet(kind);
+      return { ...set, migrations: set.migrations.filter((m) => !COUNTER_SLOT_STEPS.includes(m.name)) };
+    };
+    const mainDb = await createTestDatabase('mgstat3');
+    const trackingDb = await createTestDatabase('mgstat3t');
+    const main = createSql(mainDb.url, { max: 2 });
+    const tracking = createSql(trackingDb.url, { max: 2 });
+    try {
+      await migrate(main, before('main'));
+      await migrate(tracking, before('geo_tracking'));
+      const org = await createOrganization(main, 'slots-org');
+      const pkg = await createPackage(main, await createProject(main, org, 'slots-project'), 'lib');
+      await main`insert into packages_package_files (package_id, file_name, file_path, size) select ${pkg.toString()}, 'f' || g, 'p/' || g, 1 from generate_series(1, 40) g`;
+      await tracking`insert into package_file_registry (package_file_id, state) select g, g % 4 from generate_series(1, 60) g`;
+      expect((await migrate(main, siteMigrationSet('main'))).applied).toEqual(COUNTER_SLOT_STEPS);
+      expect((await migrate(tracking, siteMigrationSet('geo_tracking'))).applied).toEqual(COUNTER_SLOT_STEPS);
+      // every slot row exists now, so a statement can pick one that no open transaction holds
+      expect(await n(main, "select count(*) as n from geo_replicable_counts where replicable_name = 'package_file'")).toBe(16);
+      expect(await n(tracking, "select count(*) as n from geo_registry_counts where replicable_name = 'package_file'")).toBe(64);
+      const check = () => expectExactStatus(main, tracking);
+      expect((await check()).p.package_files_count).toBe(40);
+      await main`insert into packages_package_files (package_id, file_name, file_path, size) select ${pkg.toString()}, 'g' || g, 'q/' || g, 1 from generate_series(1, 7) g`;
+      await main`delete from packages_package_files where id % 4 = 0`;
+      await tracking`update package_file_registry set state = 2 where package_file_id % 3 = 0`;
+      await tracking`delete from package_file_registry where package_file_id % 5 = 0`;
+      await tracking`insert into package_file_registry (package_file_id, state) select g, 1 from generate_series(61, 70) g`;
+      const { p, s } = await check();
+      expect(p.package_files_count).toBe(47 - Math.floor(47 / 4));
+      expect(s.package_files_registry_count).toBe(60 - 12 + 10);
     } finally {
       await Promise.all([main.end(), tracking.end()]);
       await Promise.all([mainDb.drop(), trackingDb.drop()]);
