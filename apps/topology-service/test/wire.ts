@@ -1,10 +1,11 @@
 import http2 from 'node:http2';
 import net from 'node:net';
+import { CLOSE_BOUND_MS, closedByServer, connectTcp, dribble } from '@meridian/testing';
 
-// Raw HTTP helpers for the edge tests: what a misbehaving or independent client puts on the wire.
+// Raw HTTP helpers for the edge tests: what a misbehaving or independent client puts on the wire
+// (the socket-level ones are in @meridian/testing, shared with the site API's tests).
 
-/** A generous bound for "the server closes it": far above every timeout the tests configure. */
-export const CLOSE_BOUND_MS = 15_000;
+export { CLOSE_BOUND_MS, closedByServer, connectTcp, dribble };
 
 /** A gRPC envelope: flags, big-endian length, message. `declared` overrides the length field. */
 export function envelope(message: Uint8Array, declared = message.length): Buffer {
@@ -75,41 +76,6 @@ export function h2Request(
     });
     pump();
   });
-}
-
-/** Resolves when the server closes `socket` (or rejects after `CLOSE_BOUND_MS`). */
-export function closedByServer(socket: net.Socket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (socket.destroyed) return resolve();
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`the server kept the connection open for ${CLOSE_BOUND_MS} ms`));
-    }, CLOSE_BOUND_MS);
-    socket.on('error', () => undefined);
-    socket.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
-export function connectTcp(url: string): Promise<net.Socket> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(port), hostname, () => resolve(socket));
-    socket.once('error', reject);
-  });
-}
-
-/** Writes `text` a few bytes at a time every `everyMs` until the socket closes; returns a stopper. */
-export function dribble(socket: net.Socket, text: string, everyMs: number, bytesPerTick = 1): () => void {
-  let at = 0;
-  const timer = setInterval(() => {
-    if (socket.destroyed) return clearInterval(timer);
-    socket.write(text.slice(at % text.length, (at % text.length) + bytesPerTick));
-    at += bytesPerTick;
-  }, everyMs);
-  return () => clearInterval(timer);
 }
 
 /**

@@ -65,6 +65,16 @@ const coreConfigSchema = z.object({
   VIEWER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: integer(1, 65535).default(3000),
+  // The site API's HTTP/1.1 server (Node's own). A client must send its headers within the first,
+  // its whole request within the second; an idle connection closes after the third (keep-alive) or
+  // the fourth (a socket with no bytes either way, e.g. a stalled download reader).
+  SITE_HTTP_HEADERS_TIMEOUT_MS: integer(100, 600_000).default(10_000),
+  SITE_HTTP_REQUEST_TIMEOUT_MS: integer(100, 3_600_000).default(30_000),
+  SITE_HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(100, 600_000).default(5_000),
+  SITE_HTTP_IDLE_TIMEOUT_MS: integer(1_000, 3_600_000).default(120_000),
+  SITE_HTTP_MAX_HEADER_BYTES: integer(1_024, 1_048_576).default(16 * 1024),
+  /** open connections the site API accepts at once; more are refused (closed) until some end */
+  SITE_HTTP_MAX_CONNECTIONS: integer(1, 1_000_000).default(1_024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   QUEUE_CONCURRENCY: numberMap.optional(),
   QUEUE_GLOBAL_CONCURRENCY: numberMap.optional(),
