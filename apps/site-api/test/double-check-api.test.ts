@@ -7,7 +7,7 @@ import { loadConfig } from '@meridian/config';
 import { exactlyOne, migrationTemplate } from '@meridian/db';
 import { createLogger } from '@meridian/logger';
 import { openSiteResources, siteMigrationSet, type SiteResources } from '@meridian/runtime';
-import { createTestDatabase, createTestPrefix, testRedisUrl, type TestDatabase } from '@meridian/testing';
+import { closeServer, createTestDatabase, createTestPrefix, testRedisUrl, type TestDatabase } from '@meridian/testing';
 import { createSiteApi } from '../src';
 
 // POST /api/v1/geo/double-check on a target (secondary) site, as SRE tooling calls it.
@@ -52,10 +52,7 @@ describe('POST /api/v1/geo/double-check', () => {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/geo/double-check`;
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeServer(server);
     await site.close();
     await cleanup();
     await Promise.all([main.drop(), tracking.drop()]);

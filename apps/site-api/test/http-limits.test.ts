@@ -8,7 +8,7 @@ import { loadConfig } from '@meridian/config';
 import { migrationTemplate } from '@meridian/db';
 import { createLogger } from '@meridian/logger';
 import { openSiteResources, siteMigrationSet, type SiteResources } from '@meridian/runtime';
-import { closedByServer, connectTcp, createTestDatabase, createTestPrefix, dribble, testRedisUrl, type TestDatabase } from '@meridian/testing';
+import { closeServer, closedByServer, connectTcp, createTestDatabase, createTestPrefix, dribbleUntilClosed, testRedisUrl, type TestDatabase } from '@meridian/testing';
 import { createSiteApi, siteHttpLimits, startSiteHttpServer } from '../src';
 
 // The site API's server as main.ts starts it, with short limits from the configuration: a client
@@ -64,10 +64,7 @@ describe('site API HTTP limits', () => {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeServer(server);
     await site.close();
     await cleanup();
     await db.drop();
@@ -87,29 +84,14 @@ describe('site API HTTP limits', () => {
   });
 
   it('closes a connection whose headers are dribbled a byte at a time', async () => {
-    const socket = await connectTcp(url);
-    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
-    const stop = dribble(socket, 'X-Slow: aaaaaaaaaaaaaaaaaaaaaaaa\r\n', 50);
-    try {
-      await closedByServer(socket);
-    } finally {
-      stop();
-    }
+    await dribbleUntilClosed(await connectTcp(url), 'GET /healthz HTTP/1.1\r\nHost: x\r\n', 'X-Slow: aaaaaaaaaaaaaaaaaaaaaaaa\r\n', 50);
   });
 
   it('ends a request whose body is dribbled a byte at a time (408), without calling the route', async () => {
-    const socket = await connectTcp(url);
-    const chunks: Buffer[] = [];
-    socket.on('data', (c: Buffer) => chunks.push(c));
     const before = echoed;
-    socket.write('POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{');
-    const stop = dribble(socket, ' ', 50);
-    try {
-      await closedByServer(socket);
-    } finally {
-      stop();
-    }
-    expect(Buffer.concat(chunks).toString('latin1')).toMatch(/^HTTP\/1\.1 408 /);
+    const head = 'POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{';
+    const answer = await dribbleUntilClosed(await connectTcp(url), head, ' ', 50);
+    expect(answer.toString('latin1')).toMatch(/^HTTP\/1\.1 408 /);
     expect(echoed).toBe(before);
   });
 

@@ -1,7 +1,7 @@
 import http2 from 'node:http2';
 import { ClaimService } from '@meridian/proto';
 import { CELL_1_TOKEN, startHarness, type Harness } from './harness';
-import { closedByServer, connectTcp, dribble, h2Request, CLOSE_BOUND_MS } from './wire';
+import { closedByServer, connectTcp, dribble, dribbleUntilClosed, h2Request, CLOSE_BOUND_MS } from './wire';
 
 // Slow and idle clients cannot hold the service's sockets: every way of not finishing is cut by
 // a timeout (short ones here; the assertions only say "closed", never how fast).
@@ -38,14 +38,7 @@ describe('connections that never finish are closed by the server', () => {
   });
 
   test('HTTP/1.1 headers dribbled a byte at a time', async () => {
-    const socket = await connectTcp(h.url);
-    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
-    const stop = dribble(socket, 'X-Slow: aaaaaaaaaaaaaaaaaaaaaaaa\r\n', 50);
-    try {
-      await closedByServer(socket);
-    } finally {
-      stop();
-    }
+    await dribbleUntilClosed(await connectTcp(h.url), 'GET /healthz HTTP/1.1\r\nHost: x\r\n', 'X-Slow: aaaaaaaaaaaaaaaaaaaaaaaa\r\n', 50);
   });
 
   test('an HTTP/1.1 body dribbled a byte at a time', async () => {

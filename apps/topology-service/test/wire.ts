@@ -1,11 +1,11 @@
 import http2 from 'node:http2';
 import net from 'node:net';
-import { CLOSE_BOUND_MS, closedByServer, connectTcp, dribble } from '@meridian/testing';
+import { CLOSE_BOUND_MS, closedByServer, connectTcp, dribble, dribbleUntilClosed } from '@meridian/testing';
 
 // Raw HTTP helpers for the edge tests: what a misbehaving or independent client puts on the wire
 // (the socket-level ones are in @meridian/testing, shared with the site API's tests).
 
-export { CLOSE_BOUND_MS, closedByServer, connectTcp, dribble };
+export { CLOSE_BOUND_MS, closedByServer, connectTcp, dribble, dribbleUntilClosed };
 
 /** A gRPC envelope: flags, big-endian length, message. `declared` overrides the length field. */
 export function envelope(message: Uint8Array, declared = message.length): Buffer {

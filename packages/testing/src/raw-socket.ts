@@ -39,3 +39,28 @@ export function dribble(socket: net.Socket, text: string, everyMs: number, bytes
   }, everyMs);
   return () => clearInterval(timer);
 }
+
+/**
+ * Writes `head`, then dribbles `text` a byte every `everyMs` until the server closes the socket;
+ * resolves with every byte the server sent (rejects after `CLOSE_BOUND_MS`).
+ */
+export async function dribbleUntilClosed(socket: net.Socket, head: string, text: string, everyMs: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  socket.write(head);
+  const stop = dribble(socket, text, everyMs);
+  try {
+    await closedByServer(socket);
+  } finally {
+    stop();
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Closes an HTTP server and every connection it still has (keep-alive ones included). */
+export function closeServer(server: { close(callback: () => void): unknown; closeAllConnections(): void }): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
