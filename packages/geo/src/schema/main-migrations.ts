@@ -1,7 +1,8 @@
 import type { Migration } from '@meridian/db';
 import { derive, type ReplicatorDefinition } from '../replicator';
 import { counterSlotsMainMigrations } from './counter-slots-migrations';
-import { modelTriggerFunctions } from './model-trigger-functions';
+import { blobChangedSql, modelTriggerFunctions } from './model-trigger-functions';
+import { rewritePendingMigrations } from './rewrite-migrations';
 import { statusMainMigrations } from './status-migrations';
 import { retryDelayMainMigration, verificationIndexesMigration } from './verification-migrations';
 
@@ -51,9 +52,7 @@ function replicatorMainMigration(r: ReplicatorDefinition): Migration {
         insert into geo_replicable_counts (replicable_name, slot, n)
         select '${name}', (pg_backend_pid() % ${COUNTER_SLOTS})::smallint, ${sign}count(*) from ${rows} having count(*) > 0
         on conflict (replicable_name, slot) do update set n = geo_replicable_counts.n + excluded.n;`);
-  const changed = r.checksumColumn
-    ? `o.${path} is distinct from n.${path} or o.${r.checksumColumn} is distinct from n.${r.checksumColumn}`
-    : `o.${path} is distinct from n.${path}`;
+  const changed = blobChangedSql(r);
   return {
     name: `geo/${r.name}/0001_states_and_events`,
     sql: `
@@ -107,5 +106,6 @@ export function geoMainMigrations(replicators: readonly ReplicatorDefinition[]):
     ...replicators.map(verificationIndexesMigration),
     ...statusMainMigrations(replicators),
     ...counterSlotsMainMigrations(replicators),
+    ...rewritePendingMigrations(replicators),
   ];
 }

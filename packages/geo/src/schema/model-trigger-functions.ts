@@ -34,3 +34,11 @@ export function modelTriggerFunctions(
 `,
   };
 }
+
+/** SQL true when an update (old row `o`, new row `n`) changed the blob: its path, or its checksum column. */
+export function blobChangedSql(r: ReplicatorDefinition): string {
+  const path = r.blobPathColumn;
+  return r.checksumColumn
+    ? `o.${path} is distinct from n.${path} or o.${r.checksumColumn} is distinct from n.${r.checksumColumn}`
+    : `o.${path} is distinct from n.${path}`;
+}

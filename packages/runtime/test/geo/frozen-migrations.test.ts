@@ -21,6 +21,7 @@ const RELEASED = {
     'geo/0004_counter_slots',
     'geo/package_file/0004_counter_slots',
     'geo/packages_helm_metadata_cache/0004_counter_slots',
+    'geo/packages_helm_metadata_cache/0004_rewrite_pending',
   ],
   geo_tracking: [
     'geo/0001_core',

@@ -2,9 +2,24 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { createOrganization, createPackage, createPackageFile, createProject, upsertHelmMetadataCache } from '@meridian/cell-models';
-import { cursorPosition, processEventBatch, registryStore, RegistryState, runEventPrune, runRegistryConsistency, runRegistrySync, runStatusReport, typeStatuses } from '@meridian/geo';
+import { setFlag } from '@meridian/db';
+import {
+  cursorPosition,
+  processEventBatch,
+  registryStore,
+  RegistryState,
+  registryVerificationStore,
+  runEventPrune,
+  runRegistryConsistency,
+  runRegistrySync,
+  runSecondaryVerification,
+  runStatusReport,
+  runVerification,
+  typeStatuses,
+} from '@meridian/geo';
 import { packageFileReplicator } from '@meridian/replicator-package-files';
 import { helmMetadataCacheReplicator } from '@meridian/replicator-helm-metadata-caches';
+import { siteFlags } from '../../src';
 import { startGeoHarness, type GeoHarness } from './geo-harness';
 
 const sha = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
@@ -56,6 +71,38 @@ describe('geo replication, primary → secondary', () => {
     await processEventBatch(h.secondaryGeo);
     await h.waitForState(helmMetadataCacheReplicator, id, RegistryState.synced);
     expect((await secondaryBytes('packages_helm_metadata_caches', id)).toString()).toBe(v2);
+  });
+
+  it('a rewritten mutable blob is verified on both sites against its new checksum, with no mismatch counted', async () => {
+    const helm = helmMetadataCacheReplicator;
+    const verification = registryVerificationStore(helm);
+    await setFlag(h.primary.mainSql, siteFlags(), 'geo_packages_helm_metadata_cache_verification', true);
+    const v1 = 'apiVersion: v1\nentries: {}\n';
+    const id = await upsertHelmMetadataCache(h.primary.mainSql, h.primary.storage, projectId, 'verified', v1);
+    await processEventBatch(h.secondaryGeo);
+    await h.waitForState(helm, id, RegistryState.synced);
+    await runVerification(h.primaryGeo, helm);
+    await runSecondaryVerification(h.secondaryGeo, helm);
+    expect(await verification.get(h.secondary.trackingSql!, id)).toMatchObject({ verification_state: 2, verification_checksum: sha(v1) });
+
+    const v2 = `apiVersion: v1\nentries:\n  widget: [${randomBytes(8).toString('hex')}]\n`;
+    await upsertHelmMetadataCache(h.primary.mainSql, h.primary.storage, projectId, 'verified', v2);
+    await processEventBatch(h.secondaryGeo);
+    await h.waitForState(helm, id, RegistryState.synced);
+    expect((await secondaryBytes('packages_helm_metadata_caches', id)).toString()).toBe(v2);
+    // the secondary gets there before the primary has checksummed the new bytes: it waits for
+    // that checksum instead of comparing the new file with the old one's
+    expect((await runSecondaryVerification(h.secondaryGeo, helm)).mismatched).toBe(0);
+    await runVerification(h.primaryGeo, helm);
+    await processEventBatch(h.secondaryGeo); // checksum_succeeded: due again at once
+    const result = await runSecondaryVerification(h.secondaryGeo, helm);
+    expect({ mismatched: result.mismatched, transient: result.transient, succeeded: result.succeeded }).toEqual({ mismatched: 0, transient: 0, succeeded: 1 });
+    expect(await verification.get(h.secondary.trackingSql!, id)).toMatchObject({
+      verification_state: 2,
+      verification_checksum: sha(v2),
+      checksum_mismatch: false,
+      verification_retry_count: 0,
+    });
   });
 
   it('delete → blob and registry gone on the secondary (bulk delete: one event per row)', async () => {

@@ -2,10 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createOrganization, createPackage, createPackageFile, createProject } from '@meridian/cell-models';
+import { createOrganization, createPackage, createPackageFile, createProject, upsertHelmMetadataCache } from '@meridian/cell-models';
 import { createSql, migrate, setFlag, type MigrationSet } from '@meridian/db';
 import { runVerification, verificationStore, VerificationState } from '@meridian/geo';
+import { helmMetadataCacheReplicator } from '@meridian/replicator-helm-metadata-caches';
 import { packageFileReplicator } from '@meridian/replicator-package-files';
+import { sha256Hex } from '@meridian/storage';
 import { createTestDatabase } from '@meridian/testing';
 import { siteFlags, siteMigrationSet } from '../../src';
 import { startGeoHarness, type GeoHarness } from './geo-harness';
@@ -16,12 +18,14 @@ const DAY = 86_400_000;
 describe('primary verification', () => {
   let h: GeoHarness;
   let packageId: bigint;
+  let projectId: bigint;
   const at = (ms: number) => () => new Date(ms);
 
   beforeAll(async () => {
     h = await startGeoHarness();
     const org = await createOrganization(h.primary.mainSql, 'acme');
-    packageId = await createPackage(h.primary.mainSql, await createProject(h.primary.mainSql, org, 'widgets'), 'widget');
+    projectId = await createProject(h.primary.mainSql, org, 'widgets');
+    packageId = await createPackage(h.primary.mainSql, projectId, 'widget');
   });
   afterAll(async () => {
     await h.close();
@@ -127,6 +131,40 @@ describe('primary verification', () => {
       expect((await row(id)).verification_state).toBe(VerificationState.succeeded);
       expect(await checksumEvents(id)).toHaveLength(1);
     }
+  });
+
+  it('checksums a rewritten mutable blob again: the rewrite sends its state back to pending, without the old checksum', async () => {
+    const helm = verificationStore(helmMetadataCacheReplicator);
+    const helmRow = async (id: bigint) => (await helm.get(h.primary.mainSql, id))!;
+    await setFlag(h.primary.mainSql, siteFlags(), 'geo_packages_helm_metadata_cache_verification', true);
+    const v1 = 'apiVersion: v1\nentries: {}\n';
+    const id = await upsertHelmMetadataCache(h.primary.mainSql, h.primary.storage, projectId, 'rewritten', v1);
+    await runVerification(h.primaryGeo, helmMetadataCacheReplicator);
+    expect(await helmRow(id)).toMatchObject({ verification_state: VerificationState.succeeded, verification_checksum: sha256Hex(v1) });
+
+    // an update that leaves the blob alone changes nothing
+    await h.primary.mainSql`update packages_helm_metadata_caches set updated_at = now() where id = ${id.toString()}`;
+    expect((await helmRow(id)).verification_state).toBe(VerificationState.succeeded);
+
+    // the rewrite: pending, no checksum, as if never verified
+    const v2 = `apiVersion: v1\nentries:\n  widget: [${randomBytes(8).toString('hex')}]\n`;
+    expect(await upsertHelmMetadataCache(h.primary.mainSql, h.primary.storage, projectId, 'rewritten', v2)).toBe(id);
+    expect(await helmRow(id)).toMatchObject({ verification_state: VerificationState.pending, verification_checksum: null, verified_at: null, verification_retry_count: 0 });
+
+    // a verification of the old bytes in flight when the blob is rewritten again records nothing
+    const [claimed] = await h.primary.mainSql.begin((tx) => helm.claim(tx, 1, new Date()));
+    expect(claimed?.modelId).toBe(id);
+    const v3 = `apiVersion: v1\nentries:\n  widget: [${randomBytes(8).toString('hex')}]\n`;
+    await upsertHelmMetadataCache(h.primary.mainSql, h.primary.storage, projectId, 'rewritten', v3);
+    expect(await helm.succeeded(h.primary.mainSql, claimed!, sha256Hex(v2), new Date())).toBe(false);
+    expect((await helmRow(id)).verification_state).toBe(VerificationState.pending);
+
+    await runVerification(h.primaryGeo, helmMetadataCacheReplicator);
+    expect(await helmRow(id)).toMatchObject({ verification_state: VerificationState.succeeded, verification_checksum: sha256Hex(v3) });
+    const events = await h.primary.mainSql<{ payload: { checksum: string } }[]>`
+      select payload from geo_events where event_name = 'checksum_succeeded' and replicable_name = 'packages_helm_metadata_cache'
+        and (payload->>'model_record_id')::bigint = ${id.toString()} order by id`;
+    expect(events.map((e) => e.payload.checksum)).toEqual([sha256Hex(v1), sha256Hex(v3)]);
   });
 
   it('backfills missing state rows', async () => {
