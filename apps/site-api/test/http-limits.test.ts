@@ -8,7 +8,7 @@ import { loadConfig } from '@meridian/config';
 import { migrationTemplate } from '@meridian/db';
 import { createLogger } from '@meridian/logger';
 import { openSiteResources, siteMigrationSet, type SiteResources } from '@meridian/runtime';
-import { closeServer, closedByServer, connectTcp, createTestDatabase, createTestPrefix, dribbleUntilClosed, testRedisUrl, type TestDatabase } from '@meridian/testing';
+import { CLOSE_BOUND_MS, closeServer, closedByServer, connectTcp, createTestDatabase, createTestPrefix, dribbleUntilClosed, testRedisUrl, waitFor, type TestDatabase } from '@meridian/testing';
 import { createSiteApi, siteHttpLimits, startSiteHttpServer } from '../src';
 
 // The site API's server as main.ts starts it, with short limits from the configuration: a client
@@ -59,7 +59,28 @@ describe('site API HTTP limits', () => {
       echoed += 1;
       res.json(req.body);
     });
-    const app = createSiteApi({ site, adminToken: ADMIN, routers: [{ path: '/test/echo', router: echo }] });
+    // a download far larger than the socket buffers, written as fast as the reader takes it
+    const download = express.Router();
+    download.get('/', (_req, res) => {
+      const chunk = Buffer.alloc(1024 * 1024);
+      let left = 256;
+      const pump = () => {
+        while (left > 0) {
+          left -= 1;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+    });
+    const app = createSiteApi({
+      site,
+      adminToken: ADMIN,
+      routers: [
+        { path: '/test/echo', router: echo },
+        { path: '/test/download', router: download },
+      ],
+    });
     server = await startSiteHttpServer(app, siteHttpLimits(config), 0, '127.0.0.1');
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -98,6 +119,21 @@ describe('site API HTTP limits', () => {
   it('closes an idle keep-alive connection after its request', async () => {
     const answer = await rawExchange(url, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('closes a download whose reader stopped reading, after the idle timeout', async () => {
+    const connections = () => new Promise<number>((resolve, reject) => server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+    await waitFor(async () => (await connections()) === 0, { timeoutMs: 15_000, message: 'earlier connections gone' });
+    const socket = await connectTcp(url);
+    socket.write('GET /test/download HTTP/1.1\r\nHost: x\r\n\r\n');
+    socket.pause(); // reads nothing: the server's writes stall once the socket buffers are full
+    try {
+      await waitFor(async () => (await connections()) === 1, { timeoutMs: 15_000, message: 'the download connection is open' });
+      // the server closes its side; the paused client would not notice, so count on the server
+      await waitFor(async () => (await connections()) === 0, { timeoutMs: CLOSE_BOUND_MS, message: 'the stalled download was closed' });
+    } finally {
+      socket.destroy();
+    }
   });
 
   it('refuses headers over SITE_HTTP_MAX_HEADER_BYTES with 431', async () => {
