@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createClient, type Client, type Interceptor } from '@connectrpc/connect';
-import { createConnectTransport } from '@connectrpc/connect-node';
+import { createConnectTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import { loadConfig } from '@meridian/config';
 import { migrationTemplate } from '@meridian/db';
 import { createLogger } from '@meridian/logger';
@@ -54,12 +54,13 @@ export async function startAdminSite(role: 'primary' | 'secondary', stores: { ma
 }
 
 /** A client generated from the proto, over real HTTP, sending `authorization` when given. */
-export function adminClient(base: string, authorization?: string): Client<typeof RegistryAdminService> {
+export function adminClient(base: string, authorization?: string, protocol: 'connect' | 'grpc-web' = 'connect'): Client<typeof RegistryAdminService> {
   const auth: Interceptor = (next) => (req) => {
     if (authorization) req.header.set('authorization', authorization);
     return next(req);
   };
-  return createClient(RegistryAdminService, createConnectTransport({ baseUrl: base, httpVersion: '1.1', interceptors: [auth] }));
+  const options = { baseUrl: base, httpVersion: '1.1' as const, interceptors: [auth] };
+  return createClient(RegistryAdminService, protocol === 'connect' ? createConnectTransport(options) : createGrpcWebTransport(options));
 }
 
 export interface AdminStores {

@@ -115,6 +115,14 @@ describe('registry admin API (secondary site API)', () => {
       expect(await sql`select count(*)::int as n from geo_registry_bulk_operations`).toEqual([{ n: 0 }]);
     });
 
+    it('serves gRPC-Web clients too (same credentials, same codes)', async () => {
+      expect(await codeOf(adminClient(secondary.base, undefined, 'grpc-web').listRegistries({ replicable: TYPE }))).toBe(Code.Unauthenticated);
+      const client = adminClient(secondary.base, `Bearer ${VIEWER}`, 'grpc-web');
+      expect((await client.listRegistries({ replicable: TYPE, pageSize: 3 })).registries).toHaveLength(3);
+      expect(await codeOf(client.updateRegistry({ replicable: TYPE, id: 1n, action: RegistryAction.RESYNC }))).toBe(Code.PermissionDenied);
+      expect(await codeOf(client.listRegistries({ replicable: 'no_such_type' }))).toBe(Code.NotFound);
+    });
+
     it('counts answers by RPC and code on /metrics', async () => {
       const body = await (await fetch(`${secondary.base}/metrics`)).text();
       expect(body).toMatch(/^geo_registry_admin_requests_total\{rpc="ListRegistries",code="unauthenticated",site="secondary"\} [1-9]/m);
