@@ -2,6 +2,7 @@ import type { Migration } from '@meridian/db';
 import type { ReplicatorDefinition } from '../replicator';
 import { modelTriggerFunctions } from './model-trigger-functions';
 import { registryCountedFunction } from './registry-counted-function';
+import { COUNTER_SLOTS, slotCounterAddFunction } from './slot-counter-function';
 import { stateCountLoop } from './status-migrations';
 
 // Step 0004: the first counters (model rows per type on the main database, registries per state
@@ -14,42 +15,8 @@ import { stateCountLoop } from './status-migrations';
 // slots are held does it wait. The counts stay exact: the step replaces the trigger functions in
 // place, and each table's counts are still read with sum().
 
-const COUNTER_SLOTS = 16;
 
 const quote = (value: string) => value.replace(/'/g, "''");
-
-interface CounterKey {
-  param: string;
-  column: string;
-  type: string;
-}
-
-/**
- * `fn(<keys…>, p_delta bigint)`: adds p_delta to the first unheld slot row of the keys (own slot
- * first), or to the own slot's row when every one is held or none exists yet.
- */
-function slotCounterAddFunction(fn: string, table: string, keys: readonly CounterKey[]): string {
-  const params = keys.map((k) => `${k.param} ${k.type}`).join(', ');
-  const where = keys.map((k) => `${k.column} = ${k.param}`).join(' and ');
-  const columns = keys.map((k) => k.column).join(', ');
-  const values = keys.map((k) => k.param).join(', ');
-  return `
-      create function ${fn}(${params}, p_delta bigint) returns void language plpgsql as $$
-      declare
-        own smallint := (pg_backend_pid() % ${COUNTER_SLOTS})::smallint;
-        picked smallint;
-      begin
-        select slot into picked from ${table}
-          where ${where}
-          order by (slot - own + ${COUNTER_SLOTS}) % ${COUNTER_SLOTS} for update skip locked limit 1;
-        if found then
-          update ${table} set n = n + p_delta where ${where} and slot = picked;
-        else
-          insert into ${table} (${columns}, slot, n) values (${values}, own, p_delta)
-            on conflict (${columns}, slot) do update set n = ${table}.n + excluded.n;
-        end if;
-      end $$;`;
-}
 
 export const counterSlotsMainMigration: Migration = {
   name: 'geo/0004_counter_slots',

@@ -1,5 +1,6 @@
 import type { Migration } from '@meridian/db';
 import { derive, type ReplicatorDefinition } from '../replicator';
+import { COUNTER_SLOTS, slotCounterAddFunction } from './slot-counter-function';
 
 // Status counters (issue #12, status and metrics). Every status figure is read from a counter
 // table kept by statement-level triggers, never from a COUNT(*) over a states or registry table.
@@ -9,8 +10,6 @@ import { derive, type ReplicatorDefinition } from '../replicator';
 // open — never wait on each other's counters; only when every slot is held does one wait. Read
 // with sum(). Each step counts the rows that exist when it runs (under the trigger's table lock, so
 // no write slips between the backfill and the trigger).
-
-const COUNTER_SLOTS = 16;
 
 const quote = (value: string) => value.replace(/'/g, "''");
 
@@ -24,22 +23,10 @@ export const statusCoreMainMigration: Migration = {
         slot smallint not null,
         n bigint not null default 0,
         primary key (replicable_name, verification_state, slot)
-      );
-      create function geo_verification_count_add(p_name text, p_state smallint, p_delta bigint) returns void language plpgsql as $$
-      declare
-        own smallint := (pg_backend_pid() % ${COUNTER_SLOTS})::smallint;
-        picked smallint;
-      begin
-        select slot into picked from geo_verification_counts
-          where replicable_name = p_name and verification_state = p_state
-          order by (slot - own + ${COUNTER_SLOTS}) % ${COUNTER_SLOTS} for update skip locked limit 1;
-        if found then
-          update geo_verification_counts set n = n + p_delta where replicable_name = p_name and verification_state = p_state and slot = picked;
-        else
-          insert into geo_verification_counts (replicable_name, verification_state, slot, n) values (p_name, p_state, own, p_delta)
-            on conflict (replicable_name, verification_state, slot) do update set n = geo_verification_counts.n + excluded.n;
-        end if;
-      end $$;`,
+      );${slotCounterAddFunction('geo_verification_count_add', 'geo_verification_counts', [
+    { param: 'p_name', column: 'replicable_name', type: 'text' },
+    { param: 'p_state', column: 'verification_state', type: 'smallint' },
+  ])}`,
 };
 
 /**
@@ -110,23 +97,16 @@ export const statusCoreTrackingMigration: Migration = {
         slot smallint not null,
         n bigint not null default 0,
         primary key (replicable_name, state, verification_state, slot)
-      );
-      create function geo_registry_verification_count_add(p_name text, p_state smallint, p_verification smallint, p_delta bigint) returns void language plpgsql as $$
-      declare
-        own smallint := (pg_backend_pid() % ${COUNTER_SLOTS})::smallint;
-        picked smallint;
-      begin
-        select slot into picked from geo_registry_verification_counts
-          where replicable_name = p_name and state = p_state and verification_state = p_verification
-          order by (slot - own + ${COUNTER_SLOTS}) % ${COUNTER_SLOTS} for update skip locked limit 1;
-        if found then
-          update geo_registry_verification_counts set n = n + p_delta
-            where replicable_name = p_name and state = p_state and verification_state = p_verification and slot = picked;
-        else
-          insert into geo_registry_verification_counts (replicable_name, state, verification_state, slot, n) values (p_name, p_state, p_verification, own, p_delta)
-            on conflict (replicable_name, state, verification_state, slot) do update set n = geo_registry_verification_counts.n + excluded.n;
-        end if;
-      end $$;`,
+      );${slotCounterAddFunction(
+        'geo_registry_verification_count_add',
+        'geo_registry_verification_counts',
+        [
+          { param: 'p_name', column: 'replicable_name', type: 'text' },
+          { param: 'p_state', column: 'state', type: 'smallint' },
+          { param: 'p_verification', column: 'verification_state', type: 'smallint' },
+        ],
+        true,
+      )}`,
 };
 
 /**
