@@ -9,7 +9,7 @@ import { createTestDatabase, printBench } from '@meridian/testing';
 import { createTopologyClient, type TopologyClient } from '@meridian/topology-client';
 import { BucketType, claimsFlags, claimsMainMigrations, createClaims, encodePrimaryKey, runVerification, SourceType, topologyMigrationSet, SubjectType, uniqueClaimsFlag, verificationFlagName, type Claimable } from '../src';
 import { startTopologyProcess } from './topology-process';
-import { listRecordRange, VERIFICATION_BATCH_SIZE } from '../src/verification/verification-service';
+import { listRecordRange, VERIFICATION_BATCH_SIZE, VERIFICATION_LOOKAHEAD } from '../src/verification/verification-service';
 import { verificationSchema, vEmails, vModels, vUsers } from '../test/verification/verification-env';
 
 const USERS = Number(process.env.BENCH_USERS ?? 1_000_000);
@@ -43,25 +43,28 @@ async function seed(cell: Sql, topo: Sql): Promise<void> {
 
 /**
  * The reads of a verification alone: keyed batches of the table and ListRecords over each range,
- * overlapped as the verifier overlaps them (the next batch is read while this one is listed).
+ * overlapped as the verifier overlaps them (each batch's rows are read as soon as the previous
+ * batch's are, and up to VERIFICATION_LOOKAHEAD listings are in flight).
  */
 async function readsAlone(cell: Sql, client: TopologyClient, model: Claimable): Promise<number> {
   const types = Object.values(model.attributes).map((a) => a.bucket);
   const fetch = (after: bigint | undefined) => cell<{ id: bigint }[]>`
     select * from ${cell(model.table)} where ${model.scope ? cell.unsafe(`(${model.scope})`) : cell`true`}
       and ${after === undefined ? cell`true` : cell`id > ${after.toString()}`} order by id limit ${VERIFICATION_BATCH_SIZE}`;
+  const inFlight: Promise<unknown>[] = [];
   let cursor: bigint | undefined;
-  let pending: Promise<{ id: bigint }[]> | undefined = fetch(undefined);
   let rows = 0;
   for (;;) {
-    const batch: { id: bigint }[] = await pending!;
+    const batch = await fetch(cursor);
     const done = batch.length < VERIFICATION_BATCH_SIZE;
     const last = batch.at(-1)?.id;
-    const listing = listRecordRange(client, model, types, cursor === undefined ? new Uint8Array(0) : encodePrimaryKey(cursor), done || last === undefined ? new Uint8Array(0) : encodePrimaryKey(last));
-    pending = done ? undefined : fetch(last);
-    await listing;
+    inFlight.push(listRecordRange(client, model, types, cursor === undefined ? new Uint8Array(0) : encodePrimaryKey(cursor), done || last === undefined ? new Uint8Array(0) : encodePrimaryKey(last)));
+    if (inFlight.length >= VERIFICATION_LOOKAHEAD) await inFlight.shift();
     rows += batch.length;
-    if (done) return rows;
+    if (done) {
+      await Promise.all(inFlight);
+      return rows;
+    }
     cursor = last;
   }
 }

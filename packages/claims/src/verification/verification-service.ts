@@ -17,6 +17,8 @@ import { addCounts, emptyCounts, type DriftKind, type VerificationCounts } from 
 // recovery rolls back; the batch then fails and its cursor is not advanced.
 
 export const VERIFICATION_BATCH_SIZE = 1000;
+/** batches read and listed ahead of the one being compared (1 = only this one) */
+export const VERIFICATION_LOOKAHEAD = 4;
 export const RECENTLY_CHANGED_MS = 60 * 60_000;
 
 export class VerificationPaginationError extends Error {
@@ -120,8 +122,11 @@ export async function verifyModel(claims: Claims, model: Claimable, options: Ver
     return { rows, recentSince };
   };
 
-  // One batch ahead: its rows, then at once its ListRecords, while this batch is compared and
-  // its repairs written (ranges are disjoint, so this batch's writes never change that listing).
+  // Up to VERIFICATION_LOOKAHEAD batches ahead: each one's rows (read as soon as the batch before
+  // it has its rows, since its range starts at that batch's last key), then at once its
+  // ListRecords, while this batch is compared and its repairs written (ranges are disjoint, so
+  // this batch's writes never change those listings). Several listings in flight keep the
+  // Topology Service and the two ends' decoding busy instead of taking turns.
   type Loaded = { batch: Batch; remote: Promise<ServiceRecord[]> };
   const load = async (after: string | undefined): Promise<Loaded> => {
     const batch = await fetchBatch(after);
@@ -135,16 +140,56 @@ export async function verifyModel(claims: Claims, model: Claimable, options: Ver
     return { batch, remote };
   };
 
+  const repair = async (diff: ReturnType<typeof diffBatch>) => {
+    for (const chunk of chunkRecords(diff.destroys)) {
+      const lease = await client.beginUpdate({ destroys: chunk }, { mode: 'background' });
+      await client.commitUpdate(lease, { mode: 'background' });
+    }
+    const failed = await createAll(client, diff.creates, async (claim) => {
+      const key = keyString(claim.bucket);
+      const recordId = String(decodeKey(claim.source!.railsPrimaryKeyId!, integerKey));
+      if (reported.has(key)) return;
+      reported.add(key);
+      const conflict = { model: model.name, recordId, bucketType: bucketTypeName(claim.bucket.type), value: claim.bucket.value, owningCell: await owner(claim.bucket) };
+      conflicts.push(conflict);
+      log.warn(conflict, 'claims verification conflict: another claim holds the value (needs an operator)');
+    });
+    diff.counts.created -= failed;
+    diff.counts.conflicts += failed;
+  };
+  let repairing: Promise<void> = Promise.resolve();
+  let repairFailure: { error: unknown } | undefined;
   let cursor = options.startAfter;
-  let pending: Promise<Loaded> | undefined = load(cursor);
+  // the key the batch after `loaded` starts after
+  const lastIdOf = (loaded: Loaded, before: string | undefined) => {
+    const lastRow = loaded.batch.rows.at(-1);
+    return lastRow ? String(lastRow[model.primaryKey]) : before;
+  };
+  const ahead: Array<Promise<Loaded | undefined>> = [];
+  let tail: Promise<{ loaded: Loaded; after: string | undefined } | undefined> = load(cursor).then((loaded) => ({ loaded, after: cursor }));
+  const enqueue = () => {
+    const previous = tail;
+    const next = previous.then(async (p) => {
+      if (!p || p.loaded.batch.rows.length < batchSize) return undefined;
+      const after = lastIdOf(p.loaded, p.after);
+      return { loaded: await load(after), after };
+    });
+    tail = next;
+    const loaded = next.then((n) => n?.loaded);
+    loaded.catch(() => undefined); // a run that stops early never awaits it
+    ahead.push(loaded);
+  };
+  const first = tail.then((n) => n?.loaded);
+  first.catch(() => undefined);
+  ahead.push(first);
   for (;;) {
-    const loaded: Loaded = await pending!;
+    // a batch whose repairs failed ends the run at once (its progress was never reported)
+    if (repairFailure) throw repairFailure.error;
+    while (ahead.length < VERIFICATION_LOOKAHEAD) enqueue();
+    const loaded = (await ahead.shift()!)!;
     const { rows, recentSince } = loaded.batch;
     const done = rows.length < batchSize;
-    const lastRow = rows.at(-1);
-    const lastId = lastRow ? String(lastRow[model.primaryKey]) : cursor;
-    pending = done ? undefined : load(lastId);
-    pending?.catch(() => undefined); // a run that stops early never awaits it
+    const lastId = lastIdOf(loaded, cursor);
     const remote = await loaded.remote;
 
     const local = new Map<string, LocalRow>();
@@ -168,31 +213,30 @@ export async function verifyModel(claims: Claims, model: Claimable, options: Ver
       log.info({ recordId: drift.recordId, bucketType: bucketTypeName(drift.bucketType), kind: drift.kind }, 'claims verification drift');
       options.onDrift?.(model.name, drift.kind);
     }
-    if (!options.dryRun) {
-      for (const chunk of chunkRecords(diff.destroys)) {
-        const lease = await client.beginUpdate({ destroys: chunk }, { mode: 'background' });
-        await client.commitUpdate(lease, { mode: 'background' });
+    // This batch's repairs run while the next batch is compared; its progress (and so the saved
+    // cursor) is reported only once they are done, so a resumed run never skips a batch whose
+    // repairs did not finish. One batch's repairs at a time.
+    const finishPrevious = repairing;
+    const repairs = (async () => {
+      await finishPrevious;
+      if (!options.dryRun) await repair(diff);
+      addCounts(total, diff.counts);
+      if (diff.counts.rows > 0 || diff.drifts.length > 0) {
+        log.debug({ lastId, created: diff.counts.created, destroyed: diff.counts.destroyed, skippedRecent: diff.counts.skippedRecent }, 'claims verification batch');
       }
-      const failed = await createAll(client, diff.creates, async (claim) => {
-        const key = keyString(claim.bucket);
-        const recordId = String(decodeKey(claim.source!.railsPrimaryKeyId!, integerKey));
-        if (reported.has(key)) return;
-        reported.add(key);
-        const conflict = { model: model.name, recordId, bucketType: bucketTypeName(claim.bucket.type), value: claim.bucket.value, owningCell: await owner(claim.bucket) };
-        conflicts.push(conflict);
-        log.warn(conflict, 'claims verification conflict: another claim holds the value (needs an operator)');
-      });
-      diff.counts.created -= failed;
-      diff.counts.conflicts += failed;
-    }
-    addCounts(total, diff.counts);
-    if (diff.counts.rows > 0 || diff.drifts.length > 0) {
-      log.debug({ lastId, created: diff.counts.created, destroyed: diff.counts.destroyed, skippedRecent: diff.counts.skippedRecent }, 'claims verification batch');
-    }
+      await options.onBatch?.({ lastId, batch: diff.counts, total, done });
+    })();
+    repairs.catch((error: unknown) => (repairFailure ??= { error })); // also awaited below or by the next batch
+    repairing = repairs;
     cursor = lastId;
-    await options.onBatch?.({ lastId, batch: diff.counts, total, done });
-    if (done) return result(true, undefined);
-    if (options.shouldStop?.()) return result(false, lastId);
+    if (done) {
+      await repairs;
+      return result(true, undefined);
+    }
+    if (options.shouldStop?.()) {
+      await repairs;
+      return result(false, lastId);
+    }
   }
 }
 

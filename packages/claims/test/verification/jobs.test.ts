@@ -17,6 +17,7 @@ import {
   verificationScheduleWithinJob,
 } from '../../src';
 import { startClaimsTestEnv, type ClaimsTestEnv } from '../../src/conformance/claims-test-env';
+import { decodeIntegerPrimaryKey } from '../../src/primary-key';
 import { aheadClock, enableVerification, meta, seedService, serviceState, verificationSchema, vModels, vUsers } from './verification-env';
 
 // The verification job around the service: time budget and cursor, Redis flushed mid-pass, the
@@ -220,6 +221,43 @@ test('a lost CommitUpdate fails the batch and leaves a service-only lease that r
   expect(recovery.rolledBack).toBe(1);
   // the next run repairs it
   expect((await runVerification(env.claims({ models: vModels, cellId: 1 }), 'users', { now: aheadClock() })).status).toBe('done');
+});
+
+test('a batch whose repairs fail stops the run there: the cursor stays at the last repaired batch, later batches repair nothing', async () => {
+  await reset();
+  await seedRows(1, 50); // every row lacks its claims: each batch of 10 has creates
+  const ids = (await env.cells[1]!.sql<{ id: string }[]>`select id::text from users order by id`).map((r) => r.id);
+  const secondBatch = new Set(ids.slice(10, 20));
+  // the second batch's repairs fail (its creates' lease is never committed); the first batch's go through
+  let failNextCommit = false;
+  const failing = env.client(1, {
+    interceptors: [
+      (next) => async (req) => {
+        if (req.method.name === 'BeginUpdate') {
+          const creates = (req.message as { createRecords?: Array<{ source?: { railsPrimaryKeyId?: Uint8Array } }> }).createRecords ?? [];
+          if (creates.some((c) => c.source?.railsPrimaryKeyId && secondBatch.has(String(decodeIntegerPrimaryKey(c.source.railsPrimaryKeyId))))) failNextCommit = true;
+        }
+        if (req.method.name === 'CommitUpdate' && failNextCommit) throw new Error('connection lost before CommitUpdate');
+        return next(req);
+      },
+    ],
+  });
+  const claims = env.claims({ models: vModels, cellId: 1, client: failing });
+  await expect(runVerification(claims, 'users', { now: aheadClock(), verify: { batchSize: 10 } })).rejects.toThrow('connection lost');
+  expect((await loadCursor(env.cells[1]!.sql, 'users'))?.lastId).toBe(ids[9]); // the first batch, and only it
+  // no batch after the failed one was repaired (their rows may have been compared, never written)
+  const later = new Set(ids.slice(20));
+  const repairedLater = env.calls
+    .filter((c) => c.method === 'BeginUpdate')
+    .flatMap((c) => (c.request as { createRecords?: Array<{ source?: { railsPrimaryKeyId?: Uint8Array } }> }).createRecords ?? [])
+    .filter((c) => c.source?.railsPrimaryKeyId && later.has(String(decodeIntegerPrimaryKey(c.source.railsPrimaryKeyId))));
+  expect(repairedLater).toEqual([]);
+  await recoverLostTransactions(env.claims({ models: vModels, cellId: 1 }), { now: new Date(Date.now() + 6 * 60_000), fullScan: true });
+  // the next run resumes after batch 1 and repairs the rest
+  const next = await runVerification(env.claims({ models: vModels, cellId: 1 }), 'users', { now: aheadClock(), verify: { batchSize: 10 } });
+  expect(next.status).toBe('done');
+  expect(next.counts.rows).toBe(40);
+  expect((await runVerification(env.claims({ models: vModels, cellId: 1 }), 'users', { now: aheadClock(), fromStart: true })).counts).toMatchObject({ created: 0, destroyed: 0 });
 });
 
 function seeded(seed: number): () => number {
