@@ -158,7 +158,6 @@ export async function verifyModel(claims: Claims, model: Claimable, options: Ver
     diff.counts.conflicts += failed;
   };
   let repairing: Promise<void> = Promise.resolve();
-  let repairFailure: { error: unknown } | undefined;
   let cursor = options.startAfter;
   // the key the batch after `loaded` starts after
   const lastIdOf = (loaded: Loaded, before: string | undefined) => {
@@ -183,8 +182,6 @@ export async function verifyModel(claims: Claims, model: Claimable, options: Ver
   first.catch(() => undefined);
   ahead.push(first);
   for (;;) {
-    // a batch whose repairs failed ends the run at once (its progress was never reported)
-    if (repairFailure) throw repairFailure.error;
     while (ahead.length < VERIFICATION_LOOKAHEAD) enqueue();
     const loaded = (await ahead.shift()!)!;
     const { rows, recentSince } = loaded.batch;
@@ -213,12 +210,12 @@ export async function verifyModel(claims: Claims, model: Claimable, options: Ver
       log.info({ recordId: drift.recordId, bucketType: bucketTypeName(drift.bucketType), kind: drift.kind }, 'claims verification drift');
       options.onDrift?.(model.name, drift.kind);
     }
-    // This batch's repairs run while the next batch is compared; its progress (and so the saved
-    // cursor) is reported only once they are done, so a resumed run never skips a batch whose
-    // repairs did not finish. One batch's repairs at a time.
-    const finishPrevious = repairing;
-    const repairs = (async () => {
-      await finishPrevious;
+    // This batch's repairs run while the next batch is compared: one batch's repairs at a time
+    // (the previous one's are awaited here, and a failure of theirs ends the run before this
+    // batch writes anything). A batch's progress, and so the saved cursor, is reported only once
+    // its repairs are done, so a resumed run never skips a batch whose repairs did not finish.
+    await repairing;
+    repairing = (async () => {
       if (!options.dryRun) await repair(diff);
       addCounts(total, diff.counts);
       if (diff.counts.rows > 0 || diff.drifts.length > 0) {
@@ -226,15 +223,14 @@ export async function verifyModel(claims: Claims, model: Claimable, options: Ver
       }
       await options.onBatch?.({ lastId, batch: diff.counts, total, done });
     })();
-    repairs.catch((error: unknown) => (repairFailure ??= { error })); // also awaited below or by the next batch
-    repairing = repairs;
+    repairing.catch(() => undefined); // awaited by the next batch or below
     cursor = lastId;
     if (done) {
-      await repairs;
+      await repairing;
       return result(true, undefined);
     }
     if (options.shouldStop?.()) {
-      await repairs;
+      await repairing;
       return result(false, lastId);
     }
   }
