@@ -6,21 +6,14 @@
 // (visibility map, parallel workers). Both must give the same figures: the bench fails otherwise.
 import { createSql, migrate, migrationSet } from '@meridian/db';
 import { createTestDatabase, printBench, seconds } from '@meridian/testing';
-import { collectGeoStatus, defineReplicator, geoMainMigrations, geoTrackingMigrations, type StatusSite } from '../src';
+import { collectGeoStatus, geoMainMigrations, geoTrackingMigrations, type StatusSite } from '../src';
+import { benchBlobs as blobs, benchBlobsTable } from './verification-bench-setup';
 
 const ROWS = Number(process.env.BENCH_STATUS_ROWS ?? 10_000_000);
 const BATCH = 1_000_000;
 const STATUS_RUNS = Number(process.env.BENCH_STATUS_RUNS ?? 20);
 const COUNT_RUNS = Number(process.env.BENCH_STATUS_COUNT_RUNS ?? 3);
 
-const blobs = defineReplicator({
-  name: 'bench_blob',
-  plural: 'bench_blobs',
-  titles: { singular: 'Bench Blob', plural: 'Bench Blobs' },
-  table: 'bench_blobs',
-  blobPathColumn: 'file_path',
-  mutable: false,
-});
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
@@ -30,8 +23,7 @@ async function main(): Promise<void> {
   const main = createSql(mainDb.url, { max: 4 });
   const tracking = createSql(trackingDb.url, { max: 4 });
   try {
-    const modelTable = { name: 'bench/0001_blobs', sql: 'create table bench_blobs (id bigserial primary key, file_path text not null)' };
-    await migrate(main, migrationSet('main', [[modelTable], geoMainMigrations([blobs])]));
+    await migrate(main, migrationSet('main', [[benchBlobsTable], geoMainMigrations([blobs])]));
     await migrate(tracking, migrationSet('geo_tracking', [geoTrackingMigrations([blobs])]));
     const load = await seconds(async () => {
       for (let from = 1; from <= ROWS; from += BATCH) {

@@ -1,4 +1,4 @@
-// What the primary verification benches share: a blob type of their own, its files and rows, and a
+// What the geo benches share (verification, status): a blob type of their own, its files and rows, and a
 // primary context for runVerification (which never enqueues, so no queues).
 import { randomBytes } from 'node:crypto';
 import { migrate, migrationSet, type Sql } from '@meridian/db';
@@ -16,10 +16,12 @@ export const benchBlobs = defineReplicator({
   mutable: false,
 });
 
+/** The bench type's model table (main database), before the geo steps. */
+export const benchBlobsTable = { name: 'bench/0001_blobs', sql: 'create table bench_blobs (id bigserial primary key, file_path text not null)' };
+
 /** Migrates the bench schema and writes `count` distinct blobs of `bytes`; returns their paths. */
 export async function createBenchBlobs(sql: Sql, storage: BlobStorage, count: number, bytes: number): Promise<string[]> {
-  const modelTable = { name: 'bench/0001_blobs', sql: 'create table bench_blobs (id bigserial primary key, file_path text not null)' };
-  await migrate(sql, migrationSet('main', [[modelTable], geoMainMigrations([benchBlobs])]));
+  await migrate(sql, migrationSet('main', [[benchBlobsTable], geoMainMigrations([benchBlobs])]));
   const content = randomBytes(bytes);
   const paths: string[] = [];
   for (let i = 1; i <= count; i += 1) {
