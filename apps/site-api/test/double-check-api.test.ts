@@ -7,7 +7,7 @@ import { loadConfig } from '@meridian/config';
 import { exactlyOne, migrationTemplate } from '@meridian/db';
 import { createLogger } from '@meridian/logger';
 import { openSiteResources, siteMigrationSet, type SiteResources } from '@meridian/runtime';
-import { closeServer, createTestDatabase, createTestPrefix, testRedisUrl, type TestDatabase } from '@meridian/testing';
+import { closeServer, createTestDatabase, createTestPrefix, listenLocal, testRedisUrl, type TestDatabase } from '@meridian/testing';
 import { createSiteApi } from '../src';
 
 // POST /api/v1/geo/double-check on a target (secondary) site, as SRE tooling calls it.
@@ -46,9 +46,7 @@ describe('POST /api/v1/geo/double-check', () => {
     const pkg = id(await sql<{ id: bigint }[]>`insert into packages_packages (project_id, name) values (${project}, 'pkg') returning id`);
     missing = id(await sql<{ id: bigint }[]>`insert into packages_package_files (package_id, file_name, file_path, size) values (${pkg}, 'f', 'p/f', 1) returning id`);
     const app = createSiteApi({ site, adminToken: ADMIN, viewerToken: VIEWER });
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
+    ({ server } = await listenLocal(app));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/geo/double-check`;
   });
   afterAll(async () => {

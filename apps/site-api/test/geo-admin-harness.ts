@@ -1,6 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createClient, type Client, type Interceptor } from '@connectrpc/connect';
@@ -10,7 +8,7 @@ import { migrationTemplate } from '@meridian/db';
 import { createLogger } from '@meridian/logger';
 import { RegistryAdminService } from '@meridian/proto';
 import { openSiteResources, siteMigrationSet, type SiteResources } from '@meridian/runtime';
-import { createTestDatabase, createTestPrefix, deleteKeysWithPrefix, testRedisUrl, type TestDatabase } from '@meridian/testing';
+import { closeServer, createTestDatabase, createTestPrefix, deleteKeysWithPrefix, listenLocal, testRedisUrl, type TestDatabase } from '@meridian/testing';
 import { createSiteApi } from '../src';
 
 export const ADMIN = 'admin-token-for-geo-admin-01';
@@ -37,17 +35,12 @@ export async function startAdminSite(role: 'primary' | 'secondary', stores: { ma
   const logger = createLogger({ name: 'geo-admin-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const site = await openSiteResources(config, logger, { redisRole: 'producer', poolSize: 3 });
   const app = createSiteApi({ site, adminToken: ADMIN, viewerToken: VIEWER });
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
+  const { server, base } = await listenLocal(app);
   return {
     site,
-    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    base,
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer(server);
       await site.close();
     },
   };

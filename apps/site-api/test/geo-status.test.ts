@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '@meridian/config';
@@ -10,7 +9,7 @@ import { migrationTemplate } from '@meridian/db';
 import type { GeoStatusSnapshot } from '@meridian/geo';
 import { createLogger } from '@meridian/logger';
 import { openSiteResources, siteMigrationSet, type SiteResources } from '@meridian/runtime';
-import { createTestDatabase, createTestPrefix, deleteKeysWithPrefix, testRedisUrl, waitFor, type TestDatabase } from '@meridian/testing';
+import { closeServer, createTestDatabase, createTestPrefix, deleteKeysWithPrefix, listenLocal, testRedisUrl, waitFor, type TestDatabase } from '@meridian/testing';
 import { chromium, type Browser } from 'playwright-core';
 import { createSiteApi } from '../src';
 
@@ -39,18 +38,7 @@ function promtool(exposition: string): { status: number | null; problems: string
 }
 const UPSTREAM_TOTAL_NAME = /^(geo_[a-z_]+_(checksum|verification)|nodejs_active_(handles|requests|resources))_total non-counter metrics should not have "_total" suffix$/;
 
-async function listen(site: SiteResources): Promise<{ server: Server; base: string }> {
-  const app = createSiteApi({ site, adminToken: ADMIN, viewerToken: VIEWER, geoStatus: { pageRefreshMs: 300 } });
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-const close = (server: Server) =>
-  new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
+const listen = (site: SiteResources) => listenLocal(createSiteApi({ site, adminToken: ADMIN, viewerToken: VIEWER, geoStatus: { pageRefreshMs: 300 } }));
 
 async function status(base: string): Promise<GeoStatusSnapshot> {
   const response = await fetch(`${base}/api/v1/geo/status`, { headers: { authorization: `Bearer ${VIEWER}` } });
@@ -107,7 +95,7 @@ describe('geo status: JSON API, page and metrics', () => {
   });
   afterAll(async () => {
     await browser?.close();
-    for (const api of [primaryApi, secondaryApi]) if (api) await close(api.server);
+    for (const api of [primaryApi, secondaryApi]) if (api) await closeServer(api.server);
     await secondary?.close();
     await primary?.close();
     await cleanup();

@@ -1,33 +1,21 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { loadConfig } from '@meridian/config';
 import { migrationTemplate } from '@meridian/db';
 import { startRedisServer, type RedisServerHandle } from '@meridian/dev-services';
 import { createLogger } from '@meridian/logger';
 import { openSiteResources, type SiteResources, siteMigrationSet } from '@meridian/runtime';
-import { createTestDatabase, createTestPrefix, testRedisUrl, waitFor, type TestDatabase } from '@meridian/testing';
+import { closeServer, createTestDatabase, createTestPrefix, listenLocal, testRedisUrl, waitFor, type TestDatabase } from '@meridian/testing';
 import { createSiteApi } from '../src';
 
 const ADMIN = 'admin-token-for-tests-0001';
 const VIEWER = 'viewer-token-for-tests-001';
 const basic = (user: string, token: string) => `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`;
 
-async function listen(site: SiteResources): Promise<{ server: Server; base: string }> {
-  const app = createSiteApi({ site, adminToken: ADMIN, viewerToken: VIEWER });
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
+const listen = (site: SiteResources) => listenLocal(createSiteApi({ site, adminToken: ADMIN, viewerToken: VIEWER }));
 
-const close = (server: Server) =>
-  new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 
 describe('site api', () => {
   let db: TestDatabase;
@@ -55,7 +43,7 @@ describe('site api', () => {
       ({ server, base } = await listen(site));
     });
     afterAll(async () => {
-      await close(server);
+      await closeServer(server);
       await site.close();
     });
 
@@ -145,7 +133,7 @@ describe('site api', () => {
       expect(names).toEqual(expect.arrayContaining(['site.heartbeat', 'geo.event_cursor', 'geo.sync.package_file']));
       expect(names).not.toContain('geo.event_prune');
     } finally {
-      await close(server);
+      await closeServer(server);
       await site.close();
       await tracking.drop();
     }
@@ -169,7 +157,7 @@ describe('site api', () => {
       // liveness is not readiness: the process itself is fine
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
     } finally {
-      await close(server);
+      await closeServer(server);
       await site.close();
       await redis?.stop();
     }

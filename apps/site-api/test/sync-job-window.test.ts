@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { loadConfig } from '@meridian/config';
 import { migrationTemplate } from '@meridian/db';
@@ -10,7 +9,7 @@ import { createLogger } from '@meridian/logger';
 import { startWorkerPool, type WorkerPool } from '@meridian/queue';
 import { packageFileReplicator } from '@meridian/replicator-package-files';
 import { openSiteResources, siteMigrationSet, siteProcessors, type SiteResources } from '@meridian/runtime';
-import { createTestDatabase, createTestPrefix, testRedisUrl, waitFor, type TestDatabase } from '@meridian/testing';
+import { closeServer, createTestDatabase, createTestPrefix, listenLocal, testRedisUrl, waitFor, type TestDatabase } from '@meridian/testing';
 import { createSiteApi } from '../src';
 
 const ADMIN = 'admin-token-for-tests-0001';
@@ -50,16 +49,10 @@ describe('geo sync jobs in Bull Board', () => {
       logger: site.logger,
     });
     const app = createSiteApi({ site, adminToken: ADMIN });
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ server, base } = await listenLocal(app));
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeServer(server);
     await pool.close(5_000);
     await site.close();
     await cleanup();

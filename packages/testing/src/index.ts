@@ -6,4 +6,5 @@ export { spawnTs, spawnNode, repoRoot, type SpawnedTs } from './child-process';
 export { formatBench, printBench, seconds, percentile, type BenchFigure } from './bench';
 export { startThrottledProxy, type ThrottledProxy } from './throttled-proxy';
 export { startTcpProxy, type TcpProxy, type ProxyLink } from './tcp-proxy';
-export { CLOSE_BOUND_MS, closeServer, closedByServer, connectTcp, dribble, dribbleUntilClosed } from './raw-socket';
+export { CLOSE_BOUND_MS, closedByServer, connectTcp, dribble, dribbleUntilClosed } from './raw-socket';
+export { closeServer, listenLocal } from './local-server';

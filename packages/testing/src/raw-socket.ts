@@ -56,11 +56,3 @@ export async function dribbleUntilClosed(socket: net.Socket, head: string, text:
   }
   return Buffer.concat(chunks);
 }
-
-/** Closes an HTTP server and every connection it still has (keep-alive ones included). */
-export function closeServer(server: { close(callback: () => void): unknown; closeAllConnections(): void }): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}

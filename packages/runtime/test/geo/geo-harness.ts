@@ -1,6 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
@@ -9,7 +8,7 @@ import { migrationTemplate } from '@meridian/db';
 import { derive, primaryContext, registryStore, secondaryContext, type GeoSettings, type PrimaryGeoContext, type ReplicatorDefinition, type SecondaryGeoContext } from '@meridian/geo';
 import { createLogger } from '@meridian/logger';
 import { createRedisConnection, startWorkerPool, type WorkerPool } from '@meridian/queue';
-import { createTestDatabase, createTestPrefix, deleteKeysWithPrefix, testRedisUrl, waitFor, type TestDatabase } from '@meridian/testing';
+import { closeServer, createTestDatabase, createTestPrefix, deleteKeysWithPrefix, listenLocal, testRedisUrl, waitFor, type TestDatabase } from '@meridian/testing';
 import type { Redis } from 'ioredis';
 import { openSiteResources, siteMigrationSet, siteProcessors, siteRouters, type SiteResources } from '../../src';
 
@@ -73,10 +72,7 @@ export async function startGeoHarness(options: { geoSettings?: Partial<GeoSettin
     next();
   });
   for (const { path: at, router } of siteRouters(primary)) app.use(at, router);
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const primaryUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { server, base: primaryUrl } = await listenLocal(app);
   const secondaryEnv = (overrides: Record<string, string> = {}): Record<string, string> => ({
     SITE_ROLE: 'secondary',
     SITE_NAME: 'secondary',
@@ -129,10 +125,7 @@ export async function startGeoHarness(options: { geoSettings?: Partial<GeoSettin
     async close() {
       await pool?.close(5_000);
       workerRedis?.disconnect();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer(server);
       await secondary.close();
       await primary.close();
       await deleteKeysWithPrefix(`${prefix.prefix}-p`);
